@@ -1,0 +1,1 @@
+"""Komunalka's channels, dialogs and operator entry points."""

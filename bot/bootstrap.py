@@ -1,0 +1,52 @@
+"""The composition root: builds the application from settings. Nothing connects at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from core.domain import SupplierSpec
+from core.service import ConversationService
+from core.supplier_config import load_suppliers
+from bot.dialogs.table import CONVERSATION
+from bot.settings import Settings
+from storage.database import create_engine, migrate
+from storage.uow import SqlUnitOfWork
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    suppliers: dict[str, SupplierSpec]
+    service: ConversationService
+    uow_factory: Callable[[], SqlUnitOfWork]
+    clock: Callable[[], datetime]
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def make_clock(settings: Settings) -> Callable[[], datetime]:
+    frozen = settings.clock
+    if frozen is not None:
+        return lambda: frozen
+    return lambda: datetime.now(timezone.utc)
+
+
+async def build_app(settings: Settings) -> App:
+    """Load the supplier file, open the database and bring its schema up to date."""
+    suppliers = load_suppliers(settings.suppliers_file)
+    engine = create_engine(settings.database_url)
+    await migrate(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    clock = make_clock(settings)
+
+    def uow_factory() -> SqlUnitOfWork:
+        return SqlUnitOfWork(sessions)
+
+    service = ConversationService(uow_factory, CONVERSATION, suppliers, clock, settings.zone)
+    return App(settings, engine, suppliers, service, uow_factory, clock)

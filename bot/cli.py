@@ -1,0 +1,161 @@
+"""The operator's command line: `run_bot.py [run | console | accounts import | readings export]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from core.periods import Period
+from core.register import RegisterError, parse_register
+from core.supplier_config import SupplierConfigError
+from bot.bootstrap import App, build_app
+from bot.settings import Settings
+from storage.register_store import EXPORT_COLUMNS, accepted_readings, import_register
+
+log = logging.getLogger("komunalka")
+DEMO_REGISTER = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run_bot.py",
+        description="Komunalka: a Telegram and Viber bot through which residents hand in utility meter readings. "
+                    "Configured by KOMUNALKA_* environment variables or a .env file (see README.md).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="serve the configured channels (the default)")
+    console = commands.add_parser("console", help="chat with the bot on this terminal as a local resident")
+    console.add_argument("--demo", action="store_true", help="load the demo register (demo/register.csv) first")
+    console.add_argument("--chat", default="local", help="the console resident's id (default: local)")
+    accounts = commands.add_parser("accounts", help="the account register").add_subparsers(
+        dest="accounts_command", metavar="ACTION", required=True)
+    imp = accounts.add_parser("import", help="import a supplier's register (UTF-8 CSV)")
+    imp.add_argument("file", type=Path, help="CSV with header " + ",".join(
+        ("supplier", "account", "address", "apartment", "last_payment", "meter", "service", "zone",
+         "last_reading", "last_reading_date")))
+    readings = commands.add_parser("readings", help="accepted readings").add_subparsers(
+        dest="readings_command", metavar="ACTION", required=True)
+    exp = readings.add_parser("export", help="export accepted readings of one supplier and period as CSV")
+    exp.add_argument("--supplier", required=True, help="supplier id, e.g. heat")
+    exp.add_argument("--period", required=True, help="billing period YYYY-MM")
+    exp.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "KOMUNALKA_" + "_".join(str(p) for p in error["loc"]).upper()
+            print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING if command == "console" else settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_dispatch(command, args, settings))
+    except SupplierConfigError as exc:
+        print(f"supplier configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    if command == "run" and not (settings.telegram_token or settings.viber_token):
+        print("Nothing to serve: set KOMUNALKA_TELEGRAM_TOKEN and/or KOMUNALKA_VIBER_TOKEN, "
+              "or chat on this terminal with `python run_bot.py console`.", file=sys.stderr)
+        return 2
+    app = await build_app(settings)
+    try:
+        if command == "console":
+            return await _console(app, args)
+        if command == "accounts":
+            return await _import(app, args.file)
+        if command == "readings":
+            return await _export(app, args)
+        from bot.serve import serve  # the channels' dependencies load only when serving
+
+        return await serve(app)
+    finally:
+        await app.close()
+
+
+async def _console(app: App, args: argparse.Namespace) -> int:
+    from bot.console.channel import ConsoleChannel
+
+    if args.demo:
+        code = await _import(app, DEMO_REGISTER, quiet=True)
+        if code:
+            return code
+        print("Demo register loaded. Link the heat account 100000000000001 with the last payment 1234.56.\n")
+    await ConsoleChannel(app.service, sys.stdout, args.chat).run(sys.stdin)
+    return 0
+
+
+async def _import(app: App, path: Path, quiet: bool = False) -> int:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        accounts = parse_register(raw, app.suppliers, str(path))
+    except RegisterError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: refused, nothing imported ({len(exc.problems)} problem(s))", file=sys.stderr)
+        return 1
+    async with app.uow_factory() as uow:
+        result = await import_register(uow.session, accounts)
+        await uow.commit()
+    if not quiet:
+        print(f"{path}: {len(accounts)} account(s) in the file; accounts added {result.accounts_added}, "
+              f"updated {result.accounts_updated}; meters added {result.meters_added}, updated "
+              f"{result.meters_updated}; unchanged {result.unchanged}")
+    return 0
+
+
+async def _export(app: App, args: argparse.Namespace) -> int:
+    if args.supplier not in app.suppliers:
+        print(f"unknown supplier {args.supplier!r}; known: {', '.join(app.suppliers)}", file=sys.stderr)
+        return 2
+    try:
+        period = Period.parse(args.period)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    async with app.uow_factory() as uow:
+        rows = await accepted_readings(uow.session, args.supplier, period)
+    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    try:
+        _write_csv(out, rows, app.settings.zone)
+    finally:
+        if args.out:
+            out.close()
+    if args.out:
+        print(f"{args.out}: {len(rows)} reading(s)", file=sys.stderr)
+    return 0
+
+
+def _write_csv(out: object, rows: list[tuple[object, ...]], zone: ZoneInfo) -> None:
+    writer = csv.writer(out, lineterminator="\n")  # type: ignore[arg-type]
+    writer.writerow(EXPORT_COLUMNS)
+    for (supplier, account, meter, service, zone_name, period, value, previous, used, at, channel, ref) in rows:
+        writer.writerow([supplier, account, meter, service, zone_name, period, _num(value), _num(previous),
+                         _num(used), at.astimezone(zone).isoformat(), channel, ref])  # type: ignore[union-attr]
+
+
+def _num(value: object) -> str:
+    return "" if value is None else f"{value:f}"

@@ -1,0 +1,1 @@
+"""The terminal channel: the same conversation, for trying it and for demos."""

@@ -1,0 +1,1 @@
+"""The conversation's steps and texts, shared by every channel."""

@@ -1,0 +1,43 @@
+"""Pieces several screens share: labels for accounts and meters, and going home."""
+
+from __future__ import annotations
+
+from core.conversation import Turn, global_button
+from core.domain import Account, Meter, mask_account
+from core.events import Button, Text, t
+
+
+def supplier_name(turn: Turn, supplier_id: str) -> dict[str, str]:
+    spec = turn.suppliers.get(supplier_id)
+    return spec.names if spec else {"uk": supplier_id, "en": supplier_id}
+
+
+def account_label(turn: Turn, account: Account) -> Text:
+    return t("account_label", supplier=supplier_name(turn, account.supplier), number=mask_account(account.number))
+
+
+def meter_label(meter: Meter) -> Text:
+    zone_part = t("zone_part", zone=t(f"zone_{meter.zone}")) if meter.zone else ""
+    return t("meter_label", service=t(f"service_{meter.service}"), zone_part=zone_part, serial=meter.serial)
+
+
+def unit_of(turn: Turn, account: Account, meter: Meter) -> str:
+    service = turn.suppliers[account.supplier].service(meter.service)
+    return service.unit if service else ""
+
+
+def menu_row() -> tuple[Button, ...]:
+    return (global_button("btn_menu", "menu"),)
+
+
+async def own_account(turn: Turn, account_id: str) -> Account | None:
+    """An account named in a payload, only if the resident has it linked."""
+    if not account_id.isdigit():
+        return None
+    accounts = await turn.uow.accounts.linked(turn.resident.id)
+    return next((a for a in accounts if a.id == int(account_id)), None)
+
+
+async def go_menu(turn: Turn, _: str = "") -> None:
+    turn.session["data"] = {}
+    await turn.goto("menu")

@@ -1,0 +1,93 @@
+"""History of the last 12 periods per meter, as text and as a chart."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from core.conversation import Step, Turn
+from core.domain import Account, Meter
+from core.events import Chart, t
+from bot.dialogs.common import account_label, go_menu, menu_row, meter_label, own_account, unit_of
+
+HISTORY_PERIODS = 12
+
+
+async def open_history(turn: Turn, _: str = "") -> None:
+    accounts = await turn.uow.accounts.linked(turn.resident.id)
+    if len(accounts) == 1:
+        await _show(turn, accounts[0])
+    else:
+        await turn.goto("history_account")
+
+
+async def enter_choose(turn: Turn) -> None:
+    accounts = await turn.uow.accounts.linked(turn.resident.id)
+    if not accounts:
+        turn.say("no_accounts", buttons=((turn.button("btn_link", "link"),), menu_row()))
+        return
+    rows = tuple((turn.button("account_button", "acc", a.id, account=account_label(turn, a)),) for a in accounts)
+    turn.say("history_choose_account", buttons=rows + (menu_row(),))
+
+
+async def account_chosen(turn: Turn, account_id: str) -> None:
+    account = await own_account(turn, account_id)
+    if account is None:
+        turn.say("stale_button")
+        await turn.refresh()
+        return
+    await _show(turn, account)
+
+
+async def _show(turn: Turn, account: Account) -> None:
+    turn.session["data"] = {}
+    await turn.goto("history_shown", account=account.id)
+
+
+async def enter_shown(turn: Turn) -> None:
+    account = await own_account(turn, str(turn.data.get("account", "")))
+    if account is None:
+        await go_menu(turn)
+        return
+    blocks = []
+    series: list[tuple[Meter, dict[str, Decimal | None]]] = []
+    for meter in account.meters:
+        readings = await turn.uow.readings.history(meter.id, HISTORY_PERIODS)
+        unit = unit_of(turn, account, meter)
+        lines = [
+            t("history_line", period=r.period, value=r.value, consumption=r.consumption, unit=unit)
+            for r in readings
+        ]
+        blocks.append(t("history_meter", meter=meter_label(meter), lines=lines or [t("history_empty")]))
+        if sum(r.consumption is not None for r in readings) >= 2:
+            series.append((meter, {str(r.period): r.consumption for r in readings}))
+    turn.say(
+        "history", account=account_label(turn, account), meters=blocks, chart=_chart(turn, account, series),
+        buttons=((turn.button("btn_history_other", "other"),), menu_row()),
+    )
+
+
+def _chart(turn: Turn, account: Account, series: list[tuple[Meter, dict[str, Decimal | None]]]) -> Chart | None:
+    """Consumption per period, one line per meter; only where there is something to compare."""
+    if not series:
+        return None
+    periods = tuple(sorted({p for _, values in series for p in values}))
+    return Chart(
+        title=t("history_chart_title", account=account_label(turn, account)),
+        periods=periods,
+        series=tuple(
+            (" ".join(filter(None, (meter.serial, meter.zone))),
+             tuple(float(v) if (v := values.get(p)) is not None else None for p in periods))
+            for meter, values in series
+        ),
+        unit=unit_of(turn, account, series[0][0]),
+    )
+
+
+async def other_account(turn: Turn, _: str) -> None:
+    await turn.goto("history_account")
+
+
+HISTORY_STEPS = {
+    "history_account": Step(enter_choose, buttons={"acc": account_chosen}),
+    "history_shown": Step(enter_shown, buttons={"other": other_account}),
+}

@@ -1,0 +1,195 @@
+"""Linking an account: supplier, number, proof; and the list of linked accounts.
+
+A number that does not exist and a wrong proof get the same answer, after the proof, so the bot
+cannot be used to find out which accounts exist. Five wrong proofs for one number in 24 hours, from
+any number of residents, lock linking of that number for 24 hours.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.conversation import Step, Turn
+from core.domain import Account, normalize_account_number
+from core.events import Text, t
+from core.reading_parser import parse_amount
+from bot.dialogs.common import account_label, go_menu, menu_row, own_account
+
+MAX_FAILURES = 5
+LOCK_PERIOD = timedelta(hours=24)
+
+
+async def open_link(turn: Turn, _: str = "") -> None:
+    await turn.goto("link_supplier")
+
+
+async def enter_supplier(turn: Turn) -> None:
+    rows = tuple((turn.button("supplier_button", "sup", sid, name=spec.names),) for sid, spec in turn.suppliers.items())
+    turn.say("link_choose_supplier", buttons=rows + (menu_row(),))
+
+
+async def supplier_chosen(turn: Turn, supplier: str) -> None:
+    if supplier not in turn.suppliers:
+        turn.say("stale_button")
+        await turn.refresh()
+        return
+    turn.data.update(supplier=supplier, proof="payment")
+    await turn.goto("link_number")
+
+
+async def enter_number(turn: Turn) -> None:
+    spec = turn.suppliers[turn.data["supplier"]]
+    turn.say(
+        "link_type_number",
+        supplier=spec.names,
+        example=spec.account_example,
+        buttons=((turn.button("btn_back", "back"),), menu_row()),
+    )
+
+
+async def number_typed(turn: Turn, text: str) -> None:
+    spec = turn.suppliers[turn.data["supplier"]]
+    number = normalize_account_number(text)
+    if not spec.account_number_ok(number):
+        turn.say("link_bad_number", supplier=spec.names, example=spec.account_example,
+                 buttons=((turn.button("btn_back", "back"),), menu_row()))
+        return
+    if await _locked(turn, spec.id, number):
+        return
+    turn.data["number"] = number
+    await turn.goto("link_proof")
+
+
+async def enter_proof(turn: Turn) -> None:
+    if turn.data.get("proof") == "apartment":
+        turn.say("link_type_apartment",
+                 buttons=((turn.button("btn_use_payment", "pay"),), (turn.button("btn_back", "back"),)))
+    else:
+        turn.say("link_type_payment",
+                 buttons=((turn.button("btn_use_apartment", "apt"),), (turn.button("btn_back", "back"),)))
+
+
+async def use_apartment(turn: Turn, _: str) -> None:
+    turn.data["proof"] = "apartment"
+    await turn.goto("link_proof")
+
+
+async def use_payment(turn: Turn, _: str) -> None:
+    turn.data["proof"] = "payment"
+    await turn.goto("link_proof")
+
+
+async def proof_typed(turn: Turn, text: str) -> None:
+    supplier, number, by = turn.data["supplier"], turn.data["number"], turn.data.get("proof")
+    if by != "apartment" and parse_amount(text) is None:
+        turn.say("link_bad_amount")  # a format check: says nothing about the account
+        return
+    if await _locked(turn, supplier, number):
+        return
+    account = await turn.uow.accounts.find(supplier, number)
+    if account is not None and _proof_matches(account, by, text):
+        await _link(turn, account)
+        return
+    attempts = turn.uow.link_attempts
+    await attempts.record_failure(supplier, number, turn.now)
+    if await attempts.failures_since(supplier, number, turn.now - LOCK_PERIOD) >= MAX_FAILURES:
+        await attempts.lock(supplier, number, turn.now + LOCK_PERIOD)
+        turn.say("link_locked", until=turn.now + LOCK_PERIOD)
+        await go_menu(turn)
+        return
+    turn.say("link_failed")
+    await turn.refresh()
+
+
+def _proof_matches(account: Account, by: str | None, text: str) -> bool:
+    if by == "apartment":
+        # the apartment is the alternative only where the supplier has no payment on file
+        typed = text.strip().casefold().lstrip("№# ").replace("кв.", "").strip()
+        return account.last_payment is None and typed != "" and typed == account.apartment.strip().casefold()
+    return account.last_payment is not None and parse_amount(text) == account.last_payment
+
+
+async def _locked(turn: Turn, supplier: str, number: str) -> bool:
+    until = await turn.uow.link_attempts.locked_until(supplier, number)
+    if until is None or until <= turn.now:
+        return False
+    turn.say("link_locked", until=until)
+    await go_menu(turn)
+    return True
+
+
+async def _link(turn: Turn, account: Account) -> None:
+    added = await turn.uow.accounts.link(turn.resident.id, account.id, turn.now)
+    turn.say("link_done" if added else "link_already", account=account_label(turn, account))
+    await go_menu(turn)
+
+
+async def back_to_supplier(turn: Turn, _: str) -> None:
+    await turn.goto("link_supplier")
+
+
+async def back_to_number(turn: Turn, _: str) -> None:
+    await turn.goto("link_number")
+
+
+async def open_accounts(turn: Turn, _: str = "") -> None:
+    await turn.goto("accounts")
+
+
+async def enter_accounts(turn: Turn) -> None:
+    accounts = await turn.uow.accounts.linked(turn.resident.id)
+    rows = tuple(
+        (turn.button("btn_unlink", "unlink", a.id, account=account_label(turn, a)),) for a in accounts
+    )
+    lines = [_with_address(turn, a) if a.address else account_label(turn, a) for a in accounts]
+    turn.say(
+        "accounts_list" if accounts else "accounts_none",
+        accounts=lines,
+        buttons=((turn.button("btn_link", "link"),),) + rows + (menu_row(),),
+    )
+
+
+def _with_address(turn: Turn, account: Account) -> Text:
+    return t("account_with_address", account=account_label(turn, account), address=account.address)
+
+
+async def ask_unlink(turn: Turn, account_id: str) -> None:
+    account = await own_account(turn, account_id)
+    if account is None:
+        turn.say("stale_button")
+        await turn.refresh()
+        return
+    turn.data["unlink"] = account.id
+    await turn.goto("unlink_confirm")
+
+
+async def enter_unlink(turn: Turn) -> None:
+    account = await own_account(turn, str(turn.data.get("unlink", "")))
+    if account is None:
+        await go_menu(turn)
+        return
+    turn.say("unlink_confirm", account=account_label(turn, account),
+             buttons=((turn.button("btn_unlink_yes", "yes"), turn.button("btn_no", "no")),))
+
+
+async def unlink(turn: Turn, _: str) -> None:
+    account = await own_account(turn, str(turn.data.pop("unlink", "")))
+    if account is not None:
+        await turn.uow.accounts.unlink(turn.resident.id, account.id)
+        turn.say("unlinked", account=account_label(turn, account))
+    await turn.goto("accounts")
+
+
+async def keep_link(turn: Turn, _: str) -> None:
+    turn.data.pop("unlink", None)
+    await turn.goto("accounts")
+
+
+LINKING_STEPS = {
+    "link_supplier": Step(enter_supplier, buttons={"sup": supplier_chosen}),
+    "link_number": Step(enter_number, buttons={"back": back_to_supplier}, text=number_typed),
+    "link_proof": Step(enter_proof, buttons={"apt": use_apartment, "pay": use_payment, "back": back_to_number},
+                       text=proof_typed),
+    "accounts": Step(enter_accounts, buttons={"link": open_link, "unlink": ask_unlink}),
+    "unlink_confirm": Step(enter_unlink, buttons={"yes": unlink, "no": keep_link}),
+}

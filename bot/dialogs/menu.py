@@ -1,0 +1,127 @@
+"""Start, the main menu, help, language, forget me, and the answers that work from anywhere."""
+
+from __future__ import annotations
+
+from core.conversation import Step, Turn, global_button
+from core.submission_window import current_window, next_window
+from core.events import t
+from bot.dialogs.common import go_menu, menu_row
+
+LANGUAGES = ("uk", "en")
+
+
+async def start(turn: Turn, _: str = "") -> None:
+    turn.say("welcome")
+    if not turn.session.get("notice_shown"):
+        turn.say("privacy_notice")
+        turn.session["notice_shown"] = True
+    await go_menu(turn)
+
+
+async def enter_menu(turn: Turn) -> None:
+    turn.say(
+        "menu",
+        buttons=(
+            (turn.button("btn_submit", "submit"),),
+            (turn.button("btn_accounts", "accounts"), turn.button("btn_history", "history")),
+            (turn.button("btn_reminders", "reminders"), turn.button("btn_help", "help")),
+        ),
+    )
+
+
+async def cancel(turn: Turn, _: str = "") -> None:
+    turn.say("cancelled")
+    await go_menu(turn)
+
+
+async def stale(turn: Turn, _: str = "") -> None:
+    turn.say("stale_button")
+    await turn.refresh()
+
+
+async def unsupported(turn: Turn, _: str = "") -> None:
+    turn.say("unsupported")
+    await turn.refresh()
+
+
+async def open_help(turn: Turn, _: str = "") -> None:
+    await turn.goto("help")
+
+
+async def enter_help(turn: Turn) -> None:
+    today = turn.now.date()
+    lines = []
+    for spec in turn.suppliers.values():
+        window = current_window(spec.window, today)
+        state = (
+            t("help_window_open", closes=window.closes)
+            if window
+            else t("help_window_closed", opens=next_window(spec.window, today).opens)
+        )
+        lines.append(
+            t("help_supplier", name=spec.names, rule=_rule_text(spec.window.opens_day, spec.window.closes_day,
+                                                                 spec.window.closes_next_month),
+              state=state, contacts=spec.contacts)
+        )
+    turn.say(
+        "help",
+        suppliers=lines,
+        buttons=(
+            (global_button("btn_language", "lang"), turn.button("btn_forget", "forget")),
+            menu_row(),
+        ),
+    )
+
+
+def _rule_text(opens: int, closes: int, crosses: bool) -> object:
+    return t("rule_next_month" if crosses else "rule_same_month", opens=_day(opens), closes=_day(closes))
+
+
+def _day(number: int) -> object:
+    if number > 0:
+        return t("day_n", n=number)
+    if number == -1:
+        return t("day_last")
+    if number == -2:
+        return t("day_penultimate")
+    return t("day_from_end", n=-number - 1)
+
+
+async def choose_language(turn: Turn, arg: str = "") -> None:
+    if arg in LANGUAGES:
+        turn.resident.language = arg
+        turn.say("language_set")
+        await turn.refresh()
+        return
+    turn.say(
+        "choose_language",
+        buttons=((global_button("lang_uk", "lang", "uk"), global_button("lang_en", "lang", "en")),),
+    )
+
+
+async def ask_forget(turn: Turn, _: str) -> None:
+    await turn.goto("forget_confirm")
+
+
+async def enter_forget(turn: Turn) -> None:
+    turn.say(
+        "forget_confirm",
+        buttons=((turn.button("btn_forget_yes", "yes"), turn.button("btn_no", "no")),),
+    )
+
+
+async def forget(turn: Turn, _: str) -> None:
+    await turn.uow.residents.forget(turn.resident.id)
+    turn.session["forgotten"] = True
+    turn.say("forgotten")
+
+
+async def not_forgotten(turn: Turn, _: str) -> None:
+    turn.say("forget_kept")
+    await go_menu(turn)
+
+
+MENU_STEPS = {
+    "help": Step(enter_help, buttons={"forget": ask_forget}),
+    "forget_confirm": Step(enter_forget, buttons={"yes": forget, "no": not_forgotten}),
+}

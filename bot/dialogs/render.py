@@ -1,0 +1,81 @@
+"""Rendering replies into one language: the value a channel sends, with no decisions left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from core.events import Chart, Reply, Text
+from core.periods import Period
+from bot.dialogs import texts_en, texts_uk
+
+TEXTS = {"uk": texts_uk.TEXTS, "en": texts_en.TEXTS}
+DEFAULT_LANGUAGE = "uk"
+
+
+@dataclass(frozen=True)
+class RenderedButton:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class RenderedChart:
+    title: str
+    periods: tuple[str, ...]
+    series: tuple[tuple[str, tuple[float | None, ...]], ...]
+    unit: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    buttons: tuple[tuple[RenderedButton, ...], ...] = ()
+    chart: RenderedChart | None = None
+
+
+def render(reply: Reply, language: str) -> Rendered:
+    chart = reply.chart
+    return Rendered(
+        text=render_text(reply.text, language),
+        buttons=tuple(
+            tuple(RenderedButton(render_text(b.label, language), b.payload) for b in row) for row in reply.buttons
+        ),
+        chart=_chart(chart, language) if chart else None,
+    )
+
+
+def _chart(chart: Chart, language: str) -> RenderedChart:
+    return RenderedChart(render_text(chart.title, language), chart.periods, chart.series, chart.unit)
+
+
+def render_text(text: Text, language: str) -> str:
+    texts = TEXTS.get(language, TEXTS[DEFAULT_LANGUAGE])
+    template = texts[text.key]
+    params = {name: format_value(value, language) for name, value in text.params.items()}
+    if callable(template):
+        return template(params)
+    return template.format(**params).strip()
+
+
+def format_value(value: Any, language: str) -> str:
+    if isinstance(value, Text):
+        return render_text(value, language)
+    if isinstance(value, list):
+        return "\n".join(format_value(v, language) for v in value)
+    if isinstance(value, dict):  # a name given per language, from the supplier config
+        return str(value.get(language) or value.get(DEFAULT_LANGUAGE) or "")
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        text = f"{value.normalize():f}"
+        return text.replace(".", ",") if language == "uk" else text
+    if isinstance(value, datetime):
+        return value.strftime("%d.%m.%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, Period):
+        return f"{value.month:02d}.{value.year}"
+    return str(value)

@@ -1,0 +1,425 @@
+"""Submitting readings: account, each meter in turn, checks, summary, confirmation, receipt.
+
+Nothing is stored as accepted before the resident confirms the summary: until then the draft
+lives in the resident's session.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from core.conversation import Step, Turn
+from core.domain import Account, Meter, ReadingKind, ReadingStatus, ServiceSpec
+from core.events import Text, t
+from core.periods import Period
+from core.ports import NewReading, PreviousReading, Submission
+from core.reading_checks import Verdict, check_reading, consumption_of
+from core.reading_parser import ParseError, parse_reading
+from core.submission_window import window_for_submission
+from bot.dialogs.common import account_label, go_menu, menu_row, meter_label, own_account
+
+RECENT_PERIODS = 6
+VERIFICATION_WARNING = timedelta(days=31)
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_ZONE_ORDER = {"": 0, "day": 1, "night": 2}
+
+
+@dataclass(frozen=True)
+class Current:
+    account: Account
+    meter: Meter
+    service: ServiceSpec
+    period: Period
+    draft: dict[str, Any]
+
+
+async def open_submit(turn: Turn, _: str = "") -> None:
+    accounts = await turn.uow.accounts.linked(turn.resident.id)
+    if len(accounts) == 1:
+        await _begin(turn, accounts[0])
+    else:
+        await turn.goto("submit_account")
+
+
+async def enter_choose_account(turn: Turn) -> None:
+    accounts = await turn.uow.accounts.linked(turn.resident.id)
+    if not accounts:
+        turn.say("no_accounts", buttons=((turn.button("btn_link", "link"),), menu_row()))
+        return
+    rows = tuple((turn.button("account_button", "acc", a.id, account=account_label(turn, a)),) for a in accounts)
+    turn.say("submit_choose_account", buttons=rows + (menu_row(),))
+
+
+async def account_chosen(turn: Turn, account_id: str) -> None:
+    account = await own_account(turn, account_id)
+    if account is None:
+        turn.say("stale_button")
+        await turn.refresh()
+        return
+    await _begin(turn, account)
+
+
+async def _begin(turn: Turn, account: Account) -> None:
+    spec = turn.suppliers.get(account.supplier)
+    if spec is None:
+        turn.say("supplier_unavailable")
+        await go_menu(turn)
+        return
+    today = turn.now.date()
+    window, is_open = window_for_submission(spec.window, today)
+    meters = []
+    for meter in sorted(account.meters, key=lambda m: (_service_order(spec.services, m.service), m.serial,
+                                                      _ZONE_ORDER.get(m.zone, 9))):
+        if meter.verification_due is not None and meter.verification_due < today:
+            turn.say("meter_lapsed", meter=meter_label(meter), due=meter.verification_due)
+        elif spec.service(meter.service) is not None:
+            meters.append(meter.id)
+    if not meters:
+        turn.say("no_meters")
+        await go_menu(turn)
+        return
+    turn.session["data"] = {
+        "draft": {
+            "account": account.id, "period": str(window.period), "pending": not is_open,
+            "opens": window.opens.isoformat(), "closes": window.closes.isoformat(),
+            "meters": meters, "index": 0, "values": {}, "fixing": False,
+        }
+    }
+    await turn.goto("meter_value" if is_open else "closed_offer")
+
+
+def _service_order(services: tuple[ServiceSpec, ...], service: str) -> int:
+    return next((i for i, s in enumerate(services) if s.id == service), len(services))
+
+
+async def enter_closed_offer(turn: Turn) -> None:
+    current = await _current(turn)
+    if current is None:
+        return
+    draft = current.draft
+    turn.say(
+        "window_closed", supplier=turn.suppliers[current.account.supplier].names,
+        opens=date.fromisoformat(draft["opens"]), closes=date.fromisoformat(draft["closes"]),
+        buttons=((turn.button("btn_keep_for_later", "keep"),), menu_row()),
+    )
+
+
+async def keep_for_later(turn: Turn, _: str) -> None:
+    await turn.goto("meter_value")
+
+
+async def _current(turn: Turn) -> Current | None:
+    """The draft's account and meter, re-checked against the resident's links."""
+    draft = turn.data.get("draft")
+    account = await own_account(turn, str(draft["account"])) if draft else None
+    if draft is None or account is None:
+        turn.say("draft_gone")
+        await go_menu(turn)
+        return None
+    meter_id = draft["meters"][draft["index"]]
+    meter = next((m for m in account.meters if m.id == meter_id), None)
+    service = turn.suppliers[account.supplier].service(meter.service) if meter else None
+    if meter is None or service is None:
+        turn.say("draft_gone")
+        await go_menu(turn)
+        return None
+    return Current(account, meter, service, Period.parse(draft["period"]), draft)
+
+
+async def previous_of(turn: Turn, meter: Meter, period: Period) -> PreviousReading | None:
+    """The value to count from: the last accepted reading of an earlier period, or the register's."""
+    stored = await turn.uow.readings.previous(meter.id, period)
+    register = (
+        PreviousReading(meter.last_reading, meter.last_reading_date)
+        if meter.last_reading is not None and meter.last_reading_date is not None
+        else None
+    )
+    known = [p for p in (stored, register) if p is not None]
+    return max(known, key=lambda p: p.on) if known else None
+
+
+async def enter_meter(turn: Turn) -> None:
+    current = await _current(turn)
+    if current is None:
+        return
+    meter, service = current.meter, current.service
+    previous = await previous_of(turn, meter, current.period)
+    draft = current.draft
+    if meter.verification_due is not None and meter.verification_due - turn.now.date() <= VERIFICATION_WARNING:
+        turn.say("meter_verification_soon", meter=meter_label(meter), due=meter.verification_due)
+    turn.say(
+        "meter_prompt" if previous else "meter_prompt_first",
+        step=draft["index"] + 1, total=len(draft["meters"]), meter=meter_label(meter),
+        previous=previous.value if previous else None, on=previous.on if previous else None,
+        unit=service.unit, example=_example(service),
+        buttons=_meter_buttons(turn, previous is not None),
+    )
+
+
+def _meter_buttons(turn: Turn, has_previous: bool) -> tuple[tuple[Any, ...], ...]:
+    first = (turn.button("btn_unchanged", "same"),) if has_previous else ()
+    return ((first + (turn.button("btn_cancel", "cancel"),)),)
+
+
+def _example(service: ServiceSpec) -> str:
+    return "1234,5" if service.decimals else "1234"
+
+
+async def value_typed(turn: Turn, text: str) -> None:
+    current = await _current(turn)
+    if current is None:
+        return
+    service = current.service
+    parsed = parse_reading(text, digits=service.digits, decimals=service.decimals)
+    if isinstance(parsed, ParseError):
+        turn.say(f"parse_{parsed.problem.value}", digits=service.digits, decimals=service.decimals,
+                 example=_example(service), buttons=_meter_buttons(turn, True))
+        return
+    previous = await previous_of(turn, current.meter, current.period)
+    recent = await turn.uow.readings.recent_consumption(current.meter.id, current.period, RECENT_PERIODS)
+    result = check_reading(parsed, previous.value if previous else None, service, recent)
+    if result.verdict is Verdict.LOWER:
+        current.draft["candidate"] = {"value": str(parsed), "rollover": result.rollover_possible}
+        await turn.goto("lower_ask")
+    elif result.verdict is Verdict.UNUSUAL:
+        current.draft["candidate"] = {"value": str(parsed), "kind": ReadingKind.TYPED.value,
+                                      "consumption": str(result.consumption),
+                                      "usual": str(result.usual) if result.usual is not None else None}
+        await turn.goto("unusual_ask")
+    else:
+        await _record(turn, current, parsed, ReadingKind.TYPED)
+
+
+async def unchanged(turn: Turn, _: str) -> None:
+    """The boiler rule: hot water must be handed in every month, even unchanged; one tap."""
+    current = await _current(turn)
+    if current is None:
+        return
+    previous = await previous_of(turn, current.meter, current.period)
+    if previous is None:
+        turn.say("unchanged_without_previous")
+        return
+    await _record(turn, current, previous.value, ReadingKind.UNCHANGED)
+
+
+async def _record(turn: Turn, current: Current, value: Decimal, kind: ReadingKind, evidence: str | None = None) -> None:
+    previous = await previous_of(turn, current.meter, current.period)
+    previous_value = previous.value if previous else None
+    used = consumption_of(value, previous_value, kind, current.service)
+    draft = current.draft
+    draft.pop("candidate", None)
+    draft["values"][str(current.meter.id)] = {
+        "value": str(value), "kind": kind.value, "evidence": evidence,
+        "previous": None if previous_value is None else str(previous_value),
+        "consumption": None if used is None else str(used),
+    }
+    if not draft["fixing"] and draft["index"] + 1 < len(draft["meters"]):
+        draft["index"] += 1
+        await turn.goto("meter_value")
+    else:
+        await turn.goto("summary")
+
+
+async def cancel_submission(turn: Turn, _: str) -> None:
+    turn.say("submission_cancelled")
+    await go_menu(turn)
+
+
+async def enter_lower(turn: Turn) -> None:
+    current = await _current(turn)
+    if current is None:
+        return
+    candidate = current.draft["candidate"]
+    previous = await previous_of(turn, current.meter, current.period)
+    row = [turn.button("btn_meter_replaced", "replaced")]
+    if candidate["rollover"]:
+        row.append(turn.button("btn_meter_rolled_over", "rollover"))
+    turn.say(
+        "lower_than_previous", value=Decimal(candidate["value"]), previous=previous.value if previous else None,
+        unit=current.service.unit, rollover=candidate["rollover"],
+        buttons=(tuple(row), (turn.button("btn_type_again", "again"),)),
+    )
+
+
+async def meter_replaced(turn: Turn, _: str) -> None:
+    current = await _current(turn)
+    if current is not None and "candidate" in current.draft:
+        await _record(turn, current, Decimal(current.draft["candidate"]["value"]), ReadingKind.REPLACED)
+
+
+async def meter_rolled_over(turn: Turn, _: str) -> None:
+    current = await _current(turn)
+    if current is None or "candidate" not in current.draft or not current.draft["candidate"].get("rollover"):
+        return
+    value = Decimal(current.draft["candidate"]["value"])
+    previous = await previous_of(turn, current.meter, current.period)
+    recent = await turn.uow.readings.recent_consumption(current.meter.id, current.period, RECENT_PERIODS)
+    result = check_reading(value, previous.value if previous else None, current.service, recent, ReadingKind.ROLLOVER)
+    if result.verdict is Verdict.UNUSUAL:
+        current.draft["candidate"] = {"value": str(value), "kind": ReadingKind.ROLLOVER.value,
+                                      "consumption": str(result.consumption),
+                                      "usual": str(result.usual) if result.usual is not None else None}
+        await turn.goto("unusual_ask")
+    else:
+        await _record(turn, current, value, ReadingKind.ROLLOVER)
+
+
+async def type_again(turn: Turn, _: str) -> None:
+    turn.data.get("draft", {}).pop("candidate", None)
+    await turn.goto("meter_value")
+
+
+async def enter_unusual(turn: Turn) -> None:
+    current = await _current(turn)
+    if current is None:
+        return
+    candidate = current.draft["candidate"]
+    turn.say(
+        "unusual_consumption" if candidate.get("usual") else "impossible_consumption",
+        value=Decimal(candidate["value"]), consumption=Decimal(candidate["consumption"]),
+        usual=Decimal(candidate["usual"]) if candidate.get("usual") else None, unit=current.service.unit,
+        buttons=((turn.button("btn_value_correct", "yes"),), (turn.button("btn_type_again", "again"),)),
+    )
+
+
+async def unusual_confirmed(turn: Turn, _: str = "", evidence: str | None = None) -> None:
+    current = await _current(turn)
+    if current is None or "candidate" not in current.draft:
+        return
+    candidate = current.draft["candidate"]
+    await _record(turn, current, Decimal(candidate["value"]), ReadingKind(candidate["kind"]), evidence)
+
+
+async def photo_attached(turn: Turn, ref: str) -> None:
+    turn.say("photo_attached")
+    await unusual_confirmed(turn, "", evidence=ref[:500])
+
+
+async def enter_summary(turn: Turn) -> None:
+    draft = turn.data.get("draft")
+    account = await own_account(turn, str(draft["account"])) if draft else None
+    if draft is None or account is None:
+        turn.say("draft_gone")
+        await go_menu(turn)
+        return
+    period = Period.parse(draft["period"])
+    lines = [_summary_line(turn, account, meter_id, draft) for meter_id in draft["meters"]]
+    earlier = await turn.uow.readings.in_period(draft["meters"], period)
+    notes = []
+    if earlier:
+        first = min(r.submitted_at for r in earlier).astimezone(turn.now.tzinfo)
+        notes.append(t("summary_replaces", on=first.date()))
+    if draft["pending"]:
+        notes.append(t("summary_pending", opens=date.fromisoformat(draft["opens"])))
+    turn.say(
+        "summary", account=account_label(turn, account), period=period, lines=lines, notes=notes,
+        buttons=(
+            (turn.button("btn_confirm", "confirm"),),
+            (turn.button("btn_fix", "fix"), turn.button("btn_cancel", "cancel")),
+        ),
+    )
+
+
+def _summary_line(turn: Turn, account: Account, meter_id: int, draft: dict[str, Any]) -> Text:
+    meter = next(m for m in account.meters if m.id == meter_id)
+    entry = draft["values"][str(meter_id)]
+    spec = turn.suppliers[account.supplier].service(meter.service)
+    return t(
+        f"summary_line_{entry['kind']}", meter=meter_label(meter), unit=spec.unit if spec else "",
+        value=Decimal(entry["value"]),
+        previous=Decimal(entry["previous"]) if entry["previous"] is not None else None,
+        consumption=Decimal(entry["consumption"]) if entry["consumption"] is not None else None,
+    )
+
+
+async def confirm(turn: Turn, _: str) -> None:
+    draft = turn.data.get("draft")
+    account = await own_account(turn, str(draft["account"])) if draft else None
+    if draft is None or account is None:
+        turn.say("draft_gone")
+        await go_menu(turn)
+        return
+    window, is_open = window_for_submission(turn.suppliers[account.supplier].window, turn.now.date())
+    period = Period.parse(draft["period"])
+    if window.period != period:
+        # the window closed while the resident was typing: keep the values for the next one
+        period, is_open = window.period, False
+    status = ReadingStatus.ACCEPTED if is_open else ReadingStatus.PENDING
+    reference = new_reference(period)
+    readings = tuple(
+        NewReading(
+            meter_id=meter_id, value=Decimal(v["value"]),
+            previous_value=Decimal(v["previous"]) if v["previous"] is not None else None,
+            consumption=Decimal(v["consumption"]) if v["consumption"] is not None else None,
+            kind=ReadingKind(v["kind"]), evidence=v.get("evidence"),
+        )
+        for meter_id in draft["meters"]
+        for v in [draft["values"][str(meter_id)]]
+    )
+    replaced = await turn.uow.readings.submit(Submission(
+        account_id=account.id, resident_id=turn.resident.id, period=period, channel=turn.channel,
+        reference=reference, submitted_at=turn.now, status=status, readings=readings,
+    ))
+    if status is ReadingStatus.ACCEPTED:
+        turn.say("receipt", reference=reference, account=account_label(turn, account), period=period,
+                 count=len(readings), replaced=replaced)
+    else:
+        turn.say("receipt_pending", reference=reference, account=account_label(turn, account), period=period,
+                 opens=window.opens, count=len(readings))
+    await go_menu(turn)
+
+
+def new_reference(period: Period) -> str:
+    """A receipt number a resident can read out on the phone: KM-2611-7F3K9Q."""
+    tail = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+    return f"KM-{period.year % 100:02d}{period.month:02d}-{tail}"
+
+
+async def open_fix(turn: Turn, _: str) -> None:
+    await turn.goto("fix_choose")
+
+
+async def enter_fix(turn: Turn) -> None:
+    draft = turn.data.get("draft")
+    account = await own_account(turn, str(draft["account"])) if draft else None
+    if draft is None or account is None:
+        turn.say("draft_gone")
+        await go_menu(turn)
+        return
+    meters = {m.id: m for m in account.meters}
+    rows = tuple(
+        (turn.button("meter_button", "m", i, meter=meter_label(meters[mid])),)
+        for i, mid in enumerate(draft["meters"]) if mid in meters
+    )
+    turn.say("fix_choose", buttons=rows + ((turn.button("btn_back", "back"),),))
+
+
+async def fix_meter(turn: Turn, index: str) -> None:
+    draft = turn.data.get("draft")
+    if draft is None or not index.isdigit() or int(index) >= len(draft["meters"]):
+        turn.say("stale_button")
+        await turn.refresh()
+        return
+    draft.update(index=int(index), fixing=True)
+    await turn.goto("meter_value")
+
+
+async def back_to_summary(turn: Turn, _: str) -> None:
+    await turn.goto("summary")
+
+
+SUBMISSION_STEPS = {
+    "submit_account": Step(enter_choose_account, buttons={"acc": account_chosen}),
+    "closed_offer": Step(enter_closed_offer, buttons={"keep": keep_for_later}),
+    "meter_value": Step(enter_meter, buttons={"same": unchanged, "cancel": cancel_submission}, text=value_typed),
+    "lower_ask": Step(enter_lower, buttons={"replaced": meter_replaced, "rollover": meter_rolled_over,
+                                            "again": type_again}, text=value_typed),
+    "unusual_ask": Step(enter_unusual, buttons={"yes": unusual_confirmed, "again": type_again},
+                        text=value_typed, photo=photo_attached),
+    "summary": Step(enter_summary, buttons={"confirm": confirm, "fix": open_fix, "cancel": cancel_submission}),
+    "fix_choose": Step(enter_fix, buttons={"m": fix_meter, "back": back_to_summary}),
+}

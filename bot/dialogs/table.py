@@ -1,0 +1,52 @@
+"""The whole conversation in one table: every step, and what works from every step."""
+
+from __future__ import annotations
+
+from core.conversation import Conversation, Step
+from bot.dialogs import history, linking, menu, reminders, submission
+from bot.dialogs.common import go_menu
+
+STEPS: dict[str, Step] = {
+    "menu": Step(
+        menu.enter_menu,
+        buttons={
+            "submit": submission.open_submit,
+            "accounts": linking.open_accounts,
+            "history": history.open_history,
+            "reminders": reminders.open_reminders,
+            "help": menu.open_help,
+        },
+    ),
+    **linking.LINKING_STEPS,
+    **submission.SUBMISSION_STEPS,
+    **history.HISTORY_STEPS,
+    **reminders.REMINDER_STEPS,
+    **menu.MENU_STEPS,
+}
+# "no accounts yet" screens offer to link one
+for _name in ("submit_account", "history_account"):
+    STEPS[_name] = Step(STEPS[_name].enter, buttons={**STEPS[_name].buttons, "link": linking.open_link})
+
+COMMANDS = {
+    **dict.fromkeys(("/start", "start", "старт", "/старт", "почати"), menu.start),
+    **dict.fromkeys(("/menu", "menu", "меню", "/меню"), go_menu),
+    **dict.fromkeys(("/cancel", "cancel", "скасувати", "/скасувати", "відміна"), menu.cancel),
+    **dict.fromkeys(("/help", "help", "допомога", "/допомога"), menu.open_help),
+    **dict.fromkeys(("/language", "language", "мова", "/мова"), menu.choose_language),
+}
+
+GLOBAL_BUTTONS = {
+    "menu": go_menu,
+    "help": menu.open_help,
+    "lang": menu.choose_language,
+}
+
+CONVERSATION = Conversation(
+    steps=STEPS,
+    commands=COMMANDS,
+    global_buttons=GLOBAL_BUTTONS,
+    start=menu.start,
+    cancel=menu.cancel,
+    stale=menu.stale,
+    unsupported=menu.unsupported,
+)

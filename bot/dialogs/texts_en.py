@@ -1,0 +1,162 @@
+"""Every text a resident reads, in English (chosen by the resident)."""
+
+from __future__ import annotations
+
+from bot.dialogs.texts_uk import Template
+
+TEXTS: dict[str, Template] = {
+    "welcome": "Hello! I am Komunalka, the bot for heat, water, gas and electricity meter readings. "
+               "I remember your accounts and previous readings, check every value, ask you to confirm, "
+               "give you a receipt and remind you of the deadlines.",
+    "privacy_notice": "ℹ️ What I keep: your messenger id, the accounts you link, the readings you hand in, "
+                      "your language and reminder settings — only to take your readings and remind you. "
+                      "To delete your data: \"Help\" → \"Forget me\".",
+    "menu": "Main menu. What shall we do?",
+    "btn_submit": "📝 Submit readings",
+    "btn_accounts": "🏠 My accounts",
+    "btn_history": "📊 History",
+    "btn_reminders": "🔔 Reminders",
+    "btn_help": "❓ Help",
+    "btn_menu": "☰ Menu",
+    "btn_back": "← Back",
+    "btn_cancel": "✖ Cancel",
+    "btn_no": "No",
+    "cancelled": "Cancelled. Nothing was saved.",
+    "stale_button": "That button is no longer active. Here is where we are:",
+    "unsupported": "I only understand text and buttons. Here is where we are:",
+    "use_buttons": "Please use the buttons.",
+    "help": "How readings are handed in:\n\n{suppliers}\n\n"
+            "With a boiler, hot water readings must still be handed in every month, even when unchanged: "
+            "the \"Unchanged\" button does it in one tap. Missed readings are billed by the supplier from "
+            "averages or norms. To talk to a person, call the supplier's call centre.\n"
+            "Commands: /menu, /cancel, /help, /language.",
+    "help_supplier": "• {name}: {rule}. {state}\n  {contacts}",
+    "help_window_open": "Open now, until {closes}.",
+    "help_window_closed": "Closed now; opens on {opens}.",
+    "rule_same_month": "from the {opens} to the {closes} day of the month",
+    "rule_next_month": "from the {opens} day of the month to the {closes} day of the next",
+    "day_n": "{n}th",
+    "day_last": "last",
+    "day_penultimate": "second-to-last",
+    "day_from_end": "{n}th-from-last",
+    "btn_language": "🌐 Мова / Language",
+    "btn_forget": "🗑 Forget me",
+    "choose_language": "Оберіть мову / Choose your language:",
+    "lang_uk": "Українська",
+    "lang_en": "English",
+    "language_set": "Language changed: English.",
+    "forget_confirm": "Delete all your data: linked accounts, settings and conversation state? Readings "
+                      "already handed in stay with the supplier but will no longer point to you.",
+    "btn_forget_yes": "Yes, delete",
+    "forgotten": "Done: your data is deleted. Send /start to begin again.",
+    "forget_kept": "All right, nothing deleted.",
+    "account_label": "{supplier} {number}",
+    "account_with_address": "{account}, {address}",
+    "supplier_button": "{name}",
+    "account_button": "{account}",
+    "link_choose_supplier": "Choose the supplier of the account you want to add:",
+    "link_type_number": "Type the account number ({supplier}). For example: {example}",
+    "link_bad_number": "Account numbers of \"{supplier}\" do not look like that. Type the number again, "
+                       "for example: {example}",
+    "link_type_payment": "To prove the account is yours, type the amount of your last payment in UAH, "
+                         "for example: 1234.56",
+    "link_type_apartment": "Type your apartment number, for example: 15",
+    "btn_use_apartment": "No payments yet: confirm with the apartment number",
+    "btn_use_payment": "Confirm with the payment amount",
+    "link_bad_amount": "Type the amount as a number, for example: 1234.56",
+    "link_failed": "Could not confirm: the account number or the confirmation does not match the supplier's "
+                   "records. Check them and try again. If you have paid at least once, confirm with the amount "
+                   "of the last payment.",
+    "link_locked": "Too many failed attempts for this account. You can add it again after {until}.",
+    "link_done": "✅ Account {account} added.",
+    "link_already": "Account {account} is already added.",
+    "accounts_list": "Your accounts:\n{accounts}",
+    "accounts_none": "You have not added any accounts yet.",
+    "btn_link": "➕ Add an account",
+    "btn_unlink": "Remove {account}",
+    "unlink_confirm": "Remove account {account} from your list? Readings already handed in are kept.",
+    "btn_unlink_yes": "Yes, remove",
+    "unlinked": "Account {account} removed.",
+    "no_accounts": "Add an account first.",
+    "submit_choose_account": "Which account are the readings for?",
+    "supplier_unavailable": "This supplier does not take readings through the bot right now.",
+    "meter_lapsed": "⚠️ The verification of meter {meter} lapsed on {due}. The supplier does not accept its "
+                    "readings: contact the supplier about verification.",
+    "meter_verification_soon": "⚠️ The verification of meter {meter} lapses on {due}. Arrange it in good time.",
+    "no_meters": "This account has no meters whose readings can be handed in.",
+    "window_closed": "{supplier}: readings are not accepted now. Intake opens on {opens} (until {closes}). "
+                     "I can keep your readings now and hand them in myself when it opens; you will get a receipt then.",
+    "btn_keep_for_later": "Keep and hand in later",
+    "draft_gone": "This submission is no longer current. Let's start from the menu.",
+    "meter_label": "{service}{zone_part} No. {serial}",
+    "zone_part": " ({zone})",
+    "zone_day": "day",
+    "zone_night": "night",
+    "service_heating": "Heating",
+    "service_hot_water": "Hot water",
+    "service_cold_water": "Cold water",
+    "service_gas": "Gas",
+    "service_electricity": "Electricity",
+    "meter_prompt": "Meter {step} of {total}: {meter}\nPrevious reading: {previous} {unit} ({on}).\n"
+                    "Type the current reading, for example: {example}",
+    "meter_prompt_first": "Meter {step} of {total}: {meter}\nNo previous readings.\n"
+                          "Type the current reading, for example: {example}",
+    "btn_unchanged": "Unchanged",
+    "parse_empty": "Type the reading as a number, for example: {example}",
+    "parse_negative": "A reading cannot be negative. Type the value on the meter, for example: {example}",
+    "parse_not_a_number": "That does not look like a reading. Type only the digits on the meter, for example: {example}",
+    "parse_too_many_decimals": lambda p: (
+        f"This meter shows {p['decimals']} digit(s) after the point. Type, for example: {p['example']}"
+        if p["decimals"] != "0" else
+        "This meter shows whole numbers only. Type it without a fraction, for example: 1234"),
+    "parse_too_many_digits": "Too many digits: this meter has {digits} digits before the point. Check the value "
+                             "and type it again, for example: {example}",
+    "unchanged_without_previous": "There is no previous reading, so \"unchanged\" cannot be used. Type the value.",
+    "submission_cancelled": "Submission cancelled, nothing saved.",
+    "lower_than_previous": lambda p: (
+        f"The reading {p['value']} {p['unit']} is lower than the previous one ({p['previous']} {p['unit']}). "
+        "It cannot be accepted. Type the right value"
+        + (", or, if the meter was replaced or rolled over past zero, press the button."
+           if p["rollover"] == "True" else ", or, if the meter was replaced, press the button.")),
+    "btn_meter_replaced": "The meter was replaced",
+    "btn_meter_rolled_over": "The meter rolled over past zero",
+    "btn_type_again": "Type again",
+    "unusual_consumption": "Consumption of {consumption} {unit} is far above the usual ({usual} {unit} a month on "
+                           "average). Are you sure the reading {value} is right? You may send a photo of the "
+                           "meter as evidence.",
+    "impossible_consumption": "Consumption of {consumption} {unit} in a month is a lot. Are you sure the reading "
+                              "{value} is right? You may send a photo of the meter as evidence.",
+    "btn_value_correct": "Yes, it is right",
+    "photo_attached": "📷 Photo attached to the reading.",
+    "summary": "Check your readings: {account}, period {period}:\n{lines}\n{notes}",
+    "summary_line_typed": "• {meter}: {previous} → {value} {unit}, consumption {consumption} {unit}",
+    "summary_line_unchanged": "• {meter}: {value} {unit} (unchanged)",
+    "summary_line_rollover": "• {meter}: {previous} → {value} {unit} (rolled over), consumption {consumption} {unit}",
+    "summary_line_replaced": "• {meter}: {value} {unit} (new meter)",
+    "summary_replaces": "These readings will replace the ones you handed in on {on}.",
+    "summary_pending": "Intake is not open yet: I will keep these readings and hand them in on {opens}.",
+    "btn_confirm": "✅ Confirm",
+    "btn_fix": "✏️ Correct one",
+    "fix_choose": "Which reading do you want to correct?",
+    "meter_button": "{meter}",
+    "receipt": lambda p: (
+        f"✅ Readings accepted ({p['account']}, period {p['period']}). Receipt number: {p['reference']}."
+        + (" Your earlier readings for this period were replaced." if p["replaced"] != "0" else "")),
+    "receipt_pending": "💾 Readings kept ({account}, period {period}). Number: {reference}. I will hand them in on "
+                       "{opens}, when intake opens, and send you a receipt.",
+    "history_choose_account": "Which account's history?",
+    "history": "History: {account}\n\n{meters}",
+    "history_meter": "{meter}:\n{lines}",
+    "history_line": "  {period}: {value} {unit} (used {consumption})",
+    "history_empty": "  no readings yet",
+    "history_chart_title": "Consumption: {account}",
+    "btn_history_other": "Another account",
+    "reminders_none": "Reminders come for linked accounts. Add an account first.",
+    "reminders": "Reminders to hand in readings:\n{lines}",
+    "reminder_state_on": "• {supplier}: on",
+    "reminder_state_off": "• {supplier}: off",
+    "btn_reminder_off": "Turn off: {supplier}",
+    "btn_reminder_on": "Turn on: {supplier}",
+    "reminder_turned_on": "Reminders turned on: {supplier}.",
+    "reminder_turned_off": "Reminders turned off: {supplier}.",
+}

@@ -1,0 +1,176 @@
+"""Every text a resident reads, in Ukrainian (the default language).
+
+Values are str.format templates; a callable builds a text that depends on its parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Template = str | Callable[[dict[str, Any]], str]
+
+TEXTS: dict[str, Template] = {
+    # start, menu, anywhere
+    "welcome": "Вітаю! Я Комуналка — бот для показників лічильників тепла, води, газу й електроенергії. "
+               "Я пам'ятаю ваші рахунки й попередні показники, перевіряю кожне значення, "
+               "прошу підтвердження, даю квитанцію і нагадую про строки.",
+    "privacy_notice": "ℹ️ Що я зберігаю: ваш ідентифікатор у месенджері, прив'язані особові рахунки, "
+                      "передані показники, мову й налаштування нагадувань — лише щоб приймати показники "
+                      "й нагадувати про них. Видалити свої дані: «Довідка» → «Забути мене».",
+    "menu": "Головне меню. Що робимо?",
+    "btn_submit": "📝 Передати показники",
+    "btn_accounts": "🏠 Мої рахунки",
+    "btn_history": "📊 Історія",
+    "btn_reminders": "🔔 Нагадування",
+    "btn_help": "❓ Довідка",
+    "btn_menu": "☰ Меню",
+    "btn_back": "← Назад",
+    "btn_cancel": "✖ Скасувати",
+    "btn_no": "Ні",
+    "cancelled": "Скасовано. Нічого не збережено.",
+    "stale_button": "Ця кнопка вже неактуальна. Ось де ми зараз:",
+    "unsupported": "Я розумію лише текст і кнопки. Ось де ми зараз:",
+    "use_buttons": "Будь ласка, скористайтеся кнопками.",
+    # help
+    "help": "Правила передачі показників:\n\n{suppliers}\n\n"
+            "Якщо у вас бойлер, показники гарячої води все одно треба передавати щомісяця — навіть "
+            "незмінні: для цього є кнопка «Без змін». Пропущені показники постачальник рахує за середнім "
+            "або за нормою. Щоб поговорити з людиною — телефонуйте до кол-центру постачальника.\n"
+            "Команди: /menu, /cancel, /help, /language.",
+    "help_supplier": "• {name}: {rule}. {state}\n  {contacts}",
+    "help_window_open": "Зараз приймаються, до {closes}.",
+    "help_window_closed": "Зараз не приймаються; прийом відкриється {opens}.",
+    "rule_same_month": "з {opens} по {closes} число місяця",
+    "rule_next_month": "з {opens} числа до {closes} числа наступного місяця",
+    "day_n": "{n}-го",
+    "day_last": "останнє",
+    "day_penultimate": "передостаннього",
+    "day_from_end": "{n}-го з кінця",
+    "btn_language": "🌐 Мова / Language",
+    "btn_forget": "🗑 Забути мене",
+    "choose_language": "Оберіть мову / Choose your language:",
+    "lang_uk": "Українська",
+    "lang_en": "English",
+    "language_set": "Мову змінено: українська.",
+    "forget_confirm": "Видалити всі ваші дані: прив'язки рахунків, налаштування й стан розмови? "
+                      "Уже передані показники залишаться у постачальника, але більше не будуть пов'язані з вами.",
+    "btn_forget_yes": "Так, видалити",
+    "forgotten": "Готово: ваші дані видалено. Щоб почати знову, надішліть /start.",
+    "forget_kept": "Гаразд, нічого не видаляю.",
+    # accounts and linking
+    "account_label": "{supplier} {number}",
+    "account_with_address": "{account}, {address}",
+    "supplier_button": "{name}",
+    "account_button": "{account}",
+    "link_choose_supplier": "Оберіть постачальника, чий рахунок хочете додати:",
+    "link_type_number": "Введіть номер особового рахунку ({supplier}). Наприклад: {example}",
+    "link_bad_number": "Такого формату номера не буває у постачальника «{supplier}». "
+                       "Введіть номер ще раз, наприклад: {example}",
+    "link_type_payment": "Щоб підтвердити, що рахунок ваш, введіть суму останнього платежу в гривнях, "
+                         "наприклад: 1234,56",
+    "link_type_apartment": "Введіть номер квартири, наприклад: 15",
+    "btn_use_apartment": "Платежів ще не було — підтвердити номером квартири",
+    "btn_use_payment": "Підтвердити сумою платежу",
+    "link_bad_amount": "Введіть суму числом, наприклад: 1234,56",
+    "link_failed": "Не вдалося підтвердити: номер рахунку або підтвердження не збігаються з даними "
+                   "постачальника. Перевірте й спробуйте ще раз. Якщо ви вже платили хоч раз, "
+                   "підтверджуйте сумою останнього платежу.",
+    "link_locked": "Забагато невдалих спроб для цього рахунку. Додати його можна буде після {until}.",
+    "link_done": "✅ Рахунок {account} додано.",
+    "link_already": "Рахунок {account} уже додано.",
+    "accounts_list": "Ваші рахунки:\n{accounts}",
+    "accounts_none": "У вас ще немає доданих рахунків.",
+    "btn_link": "➕ Додати рахунок",
+    "btn_unlink": "Прибрати {account}",
+    "unlink_confirm": "Прибрати рахунок {account} з вашого списку? Передані показники збережуться.",
+    "btn_unlink_yes": "Так, прибрати",
+    "unlinked": "Рахунок {account} прибрано.",
+    # submission
+    "no_accounts": "Спершу додайте особовий рахунок.",
+    "submit_choose_account": "Для якого рахунку передаємо показники?",
+    "supplier_unavailable": "Цей постачальник зараз не приймає показники через бот.",
+    "meter_lapsed": "⚠️ Строк повірки лічильника {meter} минув {due}. Постачальник не приймає його "
+                    "показники — зверніться до постачальника щодо повірки.",
+    "meter_verification_soon": "⚠️ Строк повірки лічильника {meter} спливає {due}. Подбайте про повірку заздалегідь.",
+    "no_meters": "Для цього рахунку немає лічильників, показники яких можна передати.",
+    "window_closed": "{supplier}: показники зараз не приймаються. Прийом відкриється {opens} (до {closes}). "
+                     "Можу зберегти ваші показники зараз і сам передати їх, щойно прийом відкриється, — "
+                     "тоді надішлю квитанцію.",
+    "btn_keep_for_later": "Зберегти й передати пізніше",
+    "draft_gone": "Ця передача показників уже неактуальна. Почнімо з меню.",
+    "meter_label": "{service}{zone_part} №{serial}",
+    "zone_part": " ({zone})",
+    "zone_day": "день",
+    "zone_night": "ніч",
+    "service_heating": "Опалення",
+    "service_hot_water": "Гаряча вода",
+    "service_cold_water": "Холодна вода",
+    "service_gas": "Газ",
+    "service_electricity": "Електроенергія",
+    "meter_prompt": "Лічильник {step} з {total}: {meter}\nПопередній показник: {previous} {unit} ({on}).\n"
+                    "Введіть поточний показник, наприклад: {example}",
+    "meter_prompt_first": "Лічильник {step} з {total}: {meter}\nПопередніх показників немає.\n"
+                          "Введіть поточний показник, наприклад: {example}",
+    "btn_unchanged": "Без змін",
+    "parse_empty": "Введіть показник числом, наприклад: {example}",
+    "parse_negative": "Показник не може бути від'ємним. Введіть значення з лічильника, наприклад: {example}",
+    "parse_not_a_number": "Це не схоже на показник. Введіть лише цифри з лічильника, наприклад: {example}",
+    "parse_too_many_decimals": lambda p: (
+        f"У цього лічильника {p['decimals']} знак(и) після коми. Введіть, наприклад: {p['example']}"
+        if p["decimals"] != "0" else
+        f"Цей лічильник показує лише цілі числа. Введіть без дробової частини, наприклад: 1234"),
+    "parse_too_many_digits": "Забагато цифр: у лічильника {digits} цифр до коми. Перевірте значення й введіть "
+                             "ще раз, наприклад: {example}",
+    "unchanged_without_previous": "Попереднього показника немає, тож «без змін» не підійде. Введіть значення.",
+    "submission_cancelled": "Передачу скасовано, нічого не збережено.",
+    "lower_than_previous": lambda p: (
+        f"Показник {p['value']} {p['unit']} менший за попередній ({p['previous']} {p['unit']}). "
+        "Такий показник не приймається. Введіть правильне значення"
+        + (", або, якщо лічильник замінили чи він «перекрутився» через нуль, натисніть відповідну кнопку."
+           if p["rollover"] == "True" else ", або, якщо лічильник замінили, натисніть кнопку.")),
+    "btn_meter_replaced": "Лічильник замінили",
+    "btn_meter_rolled_over": "Лічильник перейшов через нуль",
+    "btn_type_again": "Ввести ще раз",
+    "unusual_consumption": "Споживання {consumption} {unit} — набагато більше, ніж зазвичай "
+                           "(у середньому {usual} {unit} на місяць). Ви впевнені, що показник {value} правильний? "
+                           "Можете надіслати фото лічильника як підтвердження.",
+    "impossible_consumption": "Споживання {consumption} {unit} за місяць — це дуже багато. Ви впевнені, що показник "
+                              "{value} правильний? Можете надіслати фото лічильника як підтвердження.",
+    "btn_value_correct": "Так, правильно",
+    "photo_attached": "📷 Фото додано до показника.",
+    "summary": "Перевірте показники — {account}, період {period}:\n{lines}\n{notes}",
+    "summary_line_typed": "• {meter}: {previous} → {value} {unit}, споживання {consumption} {unit}",
+    "summary_line_unchanged": "• {meter}: {value} {unit} (без змін)",
+    "summary_line_rollover": "• {meter}: {previous} → {value} {unit} (перехід через нуль), споживання "
+                             "{consumption} {unit}",
+    "summary_line_replaced": "• {meter}: {value} {unit} (новий лічильник)",
+    "summary_replaces": "Ці показники замінять передані вами {on}.",
+    "summary_pending": "Прийом ще не відкрито: я збережу показники й передам їх {opens}.",
+    "btn_confirm": "✅ Підтвердити",
+    "btn_fix": "✏️ Виправити один",
+    "fix_choose": "Який показник виправити?",
+    "meter_button": "{meter}",
+    "receipt": lambda p: (
+        f"✅ Показники прийнято ({p['account']}, період {p['period']}). Номер квитанції: {p['reference']}."
+        + (" Попередні показники за цей період замінено." if p["replaced"] != "0" else "")),
+    "receipt_pending": "💾 Показники збережено ({account}, період {period}). Номер: {reference}. "
+                       "Я передам їх {opens}, щойно відкриється прийом, і надішлю квитанцію.",
+    # history
+    "history_choose_account": "Історію якого рахунку показати?",
+    "history": "Історія — {account}:\n\n{meters}",
+    "history_meter": "{meter}:\n{lines}",
+    "history_line": "  {period}: {value} {unit} (спожито {consumption})",
+    "history_empty": "  показників ще немає",
+    "history_chart_title": "Споживання — {account}",
+    "btn_history_other": "Інший рахунок",
+    # reminders
+    "reminders_none": "Нагадування надходять для доданих рахунків. Спершу додайте рахунок.",
+    "reminders": "Нагадування про передачу показників:\n{lines}",
+    "reminder_state_on": "• {supplier}: увімкнено",
+    "reminder_state_off": "• {supplier}: вимкнено",
+    "btn_reminder_off": "Вимкнути: {supplier}",
+    "btn_reminder_on": "Увімкнути: {supplier}",
+    "reminder_turned_on": "Нагадування увімкнено: {supplier}.",
+    "reminder_turned_off": "Нагадування вимкнено: {supplier}.",
+}

@@ -1,0 +1,53 @@
+"""Configuration from KOMUNALKA_* environment variables (and a .env file)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KOMUNALKA_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///komunalka.db"
+    suppliers_file: Path | None = None
+    timezone: str = "Europe/Kyiv"
+    # Freeze the bot's clock at this moment (ISO 8601 with offset): for demos and end-to-end tests only.
+    clock: datetime | None = None
+    log_level: str = "INFO"
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_secret: SecretStr | None = None
+    public_url: str | None = None
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+
+    viber_token: SecretStr | None = None
+    viber_name: str = "Komunalka"
+    viber_avatar: str | None = None
+    viber_api_url: str = "https://chatapi.viber.com/pa"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; for example Europe/Kyiv") from None
+        return value
+
+    @field_validator("clock")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give the clock with an offset, e.g. 2026-11-20T12:00:00+02:00")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,169 @@
+"""The conversation engine: one visible table of steps, driven by inbound events.
+
+A step declares what it shows on entry, which button actions it accepts, and what it does with
+typed text or a photo. Handlers read and change the resident's JSON session and storage through
+the unit of work; they return nothing but the replies they add to the turn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.domain import SupplierSpec
+from core.events import (
+    Button,
+    ButtonPressed,
+    CancelRequested,
+    Chart,
+    Inbound,
+    PhotoReceived,
+    Reply,
+    Resumed,
+    Started,
+    Text,
+    TextReceived,
+    UnsupportedReceived,
+)
+from core.ports import Resident, UnitOfWork
+
+SEQ_MODULO = 10_000
+_PAYLOAD = re.compile(r"^(?:(\d{1,4})\.)?([a-z_]{1,20})(?::([A-Za-z0-9_\-]{1,36}))?$")
+
+
+@dataclass
+class Turn:
+    """Everything one step of one resident may look at and change."""
+
+    resident: Resident
+    uow: UnitOfWork
+    now: datetime  # aware, in the city's time zone
+    suppliers: Mapping[str, SupplierSpec]
+    channel: str
+    replies: list[Reply] = field(default_factory=list)
+    table: Mapping[str, Step] = field(default_factory=dict)
+
+    @property
+    def session(self) -> dict[str, Any]:
+        return self.resident.session
+
+    @property
+    def step(self) -> str:
+        return str(self.session.get("step", ""))
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.session.setdefault("data", {})
+
+    def say(self, key: str, *, buttons: tuple[tuple[Button, ...], ...] = (), chart: Chart | None = None, **params: Any) -> None:
+        self.replies.append(Reply(Text(key, params), buttons, chart))
+
+    def button(self, label: str, action: str, arg: str | int | None = None, **params: Any) -> Button:
+        """A button valid only on the current screen: its payload carries the screen's number."""
+        payload = f"{self.session.get('seq', 0)}.{action}" + ("" if arg is None else f":{arg}")
+        return Button(Text(label, params), payload)
+
+    async def goto(self, step: str, **data: Any) -> None:
+        """Move to a step: a new screen, so buttons of earlier screens become stale."""
+        self.session["step"] = step
+        self.session["seq"] = (int(self.session.get("seq", 0)) + 1) % SEQ_MODULO
+        if data:
+            self.data.update(data)
+        await self.table[step].enter(self)
+
+    async def refresh(self) -> None:
+        """Show the current step again, keeping its buttons valid."""
+        await self.table[self.step].enter(self)
+
+
+Handler = Callable[[Turn, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Step:
+    enter: Callable[[Turn], Awaitable[None]]
+    buttons: Mapping[str, Handler] = field(default_factory=dict)
+    text: Handler | None = None
+    photo: Handler | None = None
+
+
+def global_button(label: str, action: str, arg: str | None = None, **params: Any) -> Button:
+    """A button that works from any step at any time (menu, help, language)."""
+    return Button(Text(label, params), action if arg is None else f"{action}:{arg}")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The step table plus what works from everywhere.
+
+    ``commands`` maps typed commands ("/menu", "меню") to handlers; ``global_buttons`` maps actions
+    of buttons without a screen number; ``start`` runs on /start and for a resident seen first.
+    """
+
+    steps: Mapping[str, Step]
+    commands: Mapping[str, Handler]
+    global_buttons: Mapping[str, Handler]
+    start: Handler
+    cancel: Handler
+    stale: Handler
+    unsupported: Handler
+
+    async def handle(self, turn: Turn, event: Inbound) -> None:
+        turn.table = self.steps
+        if turn.step not in self.steps:
+            await self.start(turn, "")
+            return
+        match event:
+            case Started():
+                await self.start(turn, "")
+            case Resumed():
+                await turn.refresh()
+            case CancelRequested():
+                await self.cancel(turn, "")
+            case TextReceived(text=text):
+                await self._text(turn, text)
+            case ButtonPressed(payload=payload):
+                await self._button(turn, payload)
+            case PhotoReceived(ref=ref):
+                step = self.steps[turn.step]
+                await (step.photo or self.unsupported)(turn, ref)
+            case UnsupportedReceived(kind=kind):
+                await self.unsupported(turn, kind)
+
+    async def _text(self, turn: Turn, text: str) -> None:
+        command = _command_of(text)
+        if command in self.commands:
+            await self.commands[command](turn, "")
+            return
+        step = self.steps[turn.step]
+        if step.text is None:
+            turn.say("use_buttons")
+            await turn.refresh()
+        else:
+            await step.text(turn, text)
+
+    async def _button(self, turn: Turn, payload: str) -> None:
+        match = _PAYLOAD.match(payload)
+        if not match:
+            await self.stale(turn, "")
+            return
+        seq, action, arg = match.group(1), match.group(2), match.group(3) or ""
+        if seq is None and action in self.global_buttons:
+            await self.global_buttons[action](turn, arg)
+            return
+        step = self.steps[turn.step]
+        if seq is None or int(seq) != turn.session.get("seq", 0) or action not in step.buttons:
+            await self.stale(turn, "")
+            return
+        await step.buttons[action](turn, arg)
+
+
+def _command_of(text: str) -> str:
+    """"/start@komunalka_bot payload" -> "/start"; "Меню" -> "меню"."""
+    words = text.strip().split()
+    if len(words) != 1 and not (words and words[0].startswith("/")):
+        return ""
+    return words[0].split("@", 1)[0].casefold() if words else ""

@@ -1,0 +1,142 @@
+"""What the core needs from storage, as protocols; storage/ implements them, tests fake them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from core.domain import Account, Reading, ReadingKind, ReadingStatus
+from core.events import ChatRef
+from core.periods import Period
+
+
+@dataclass
+class Resident:
+    """A resident as the conversation sees them; ``session`` is JSON-serialisable state."""
+
+    id: int
+    chat: ChatRef
+    language: str = "uk"
+    reachable: bool = True
+    session: dict[str, Any] = field(default_factory=dict)
+    is_new: bool = False
+
+
+@dataclass(frozen=True)
+class NewReading:
+    meter_id: int
+    value: Decimal
+    previous_value: Decimal | None
+    consumption: Decimal | None
+    kind: ReadingKind
+    evidence: str | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    account_id: int
+    resident_id: int | None
+    period: Period
+    channel: str
+    reference: str
+    submitted_at: datetime
+    status: ReadingStatus  # ACCEPTED, or PENDING when kept outside the window
+    readings: tuple[NewReading, ...]
+
+
+@dataclass(frozen=True)
+class PreviousReading:
+    value: Decimal
+    on: date
+
+
+class Residents(Protocol):
+    async def get_or_create(self, chat: ChatRef) -> Resident:
+        """The resident of this chat, created on first contact; locks the row until commit."""
+
+    async def save(self, resident: Resident) -> None: ...
+
+    async def forget(self, resident_id: int) -> None:
+        """Delete the resident, their links, preferences and state; readings stay, unattributed."""
+
+    async def set_reachable(self, chat: ChatRef, reachable: bool) -> None: ...
+
+
+class Accounts(Protocol):
+    async def find(self, supplier: str, number: str) -> Account | None: ...
+
+    async def linked(self, resident_id: int) -> list[Account]:
+        """The resident's linked accounts with their meters, in linking order."""
+
+    async def link(self, resident_id: int, account_id: int, at: datetime) -> bool:
+        """Link; False when it was linked already."""
+
+    async def unlink(self, resident_id: int, account_id: int) -> None: ...
+
+
+class LinkAttempts(Protocol):
+    async def failures_since(self, supplier: str, number: str, since: datetime) -> int: ...
+
+    async def record_failure(self, supplier: str, number: str, at: datetime) -> None: ...
+
+    async def locked_until(self, supplier: str, number: str) -> datetime | None: ...
+
+    async def lock(self, supplier: str, number: str, until: datetime) -> None: ...
+
+
+class Readings(Protocol):
+    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+        """The last accepted reading of a period before ``before``."""
+
+    async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
+        """Consumption of the last ``count`` accepted readings before ``before``, newest first."""
+
+    async def in_period(self, meter_ids: list[int], period: Period) -> list[Reading]:
+        """Accepted and pending readings of these meters for the period."""
+
+    async def submit(self, submission: Submission) -> int:
+        """Store a confirmed submission; earlier accepted or pending readings of the same meters
+        and period become REPLACED. Returns how many were replaced."""
+
+    async def history(self, meter_id: int, periods: int) -> list[Reading]:
+        """Accepted readings of the last ``periods`` periods, newest first."""
+
+
+class ReminderPreferences(Protocol):
+    async def disabled(self, resident_id: int) -> set[str]:
+        """Suppliers for which the resident turned reminders off."""
+
+    async def set_enabled(self, resident_id: int, supplier: str, enabled: bool) -> None: ...
+
+
+class Inbox(Protocol):
+    """Inbound event ids per channel, so that a redelivered update is handled once."""
+
+    async def record(self, channel: str, event_id: str, payload: str | None, at: datetime) -> bool:
+        """Keep an event to handle later; False when it was recorded before."""
+
+    async def mark_handled(self, channel: str, event_id: str, at: datetime) -> bool:
+        """True the first time an event is handled (recorded or not), False for a repeat."""
+
+    async def unhandled(self, channel: str, limit: int) -> list[tuple[str, str]]:
+        """Recorded but not yet handled events, oldest first: (event id, payload)."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction: the write lock is taken when it begins, so read-modify-write is safe."""
+
+    inbox: Inbox
+    residents: Residents
+    accounts: Accounts
+    link_attempts: LinkAttempts
+    readings: Readings
+    reminders: ReminderPreferences
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Rolls back whatever was not committed."""
+
+    async def commit(self) -> None: ...

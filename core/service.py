@@ -1,0 +1,77 @@
+"""The one service function around the conversation: lock, load, step, save, commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from core.conversation import Conversation, Turn
+from core.domain import SupplierSpec
+from core.events import ChatRef, Inbound, Reply
+from core.ports import UnitOfWork
+from core.resident_locks import ResidentLocks
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to send back, in whose language; empty when the event was handled before."""
+
+    chat: ChatRef
+    language: str
+    replies: tuple[Reply, ...]
+    duplicate: bool = False
+
+
+class ConversationService:
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        conversation: Conversation,
+        suppliers: Mapping[str, SupplierSpec],
+        clock: Callable[[], datetime],
+        timezone: ZoneInfo,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._conversation = conversation
+        self._suppliers = suppliers
+        self._clock = clock
+        self._tz = timezone
+        self.locks = ResidentLocks()
+
+    async def handle(self, event: Inbound, *, inbound_id: str | None = None) -> Outcome:
+        """Run one step for the event's resident, exactly once per ``inbound_id`` when given.
+
+        Steps of one resident run one at a time; the unit of work also locks the resident's row,
+        so several processes serialise the same way.
+        """
+        chat = event.chat
+        async with self.locks.hold((chat.channel, chat.chat_id)):
+            async with self._uow_factory() as uow:
+                if inbound_id is not None and not await uow.inbox.mark_handled(chat.channel, inbound_id, self._clock()):
+                    return Outcome(chat, "uk", (), duplicate=True)
+                resident = await uow.residents.get_or_create(chat)
+                if not resident.reachable:
+                    resident.reachable = True  # writing to the bot makes a resident reachable again
+                turn = Turn(
+                    resident=resident,
+                    uow=uow,
+                    now=self._clock().astimezone(self._tz),
+                    suppliers=self._suppliers,
+                    channel=chat.channel,
+                )
+                await self._conversation.handle(turn, event)
+                if turn.session.get("forgotten"):
+                    language = resident.language
+                else:
+                    # state that does not survive JSON fails here, not after a restart
+                    resident.session = json.loads(json.dumps(resident.session))
+                    await uow.residents.save(resident)
+                    language = resident.language
+                await uow.commit()
+        return Outcome(chat, language, tuple(turn.replies))

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 async implementations of the core's ports, for SQLite and PostgreSQL."""

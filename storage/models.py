@@ -1,0 +1,148 @@
+"""The tables. Migrations in storage/migrations create them; the bot never calls create_all."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import Milli, UtcDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ResidentRow(Base):
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="uk")
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    session: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("supplier", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    supplier: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(Text, default="")
+    apartment: Mapped[str] = mapped_column(String(20), default="")
+    last_payment: Mapped[Decimal | None] = mapped_column(Milli, nullable=True)
+
+
+class MeterRow(Base):
+    __tablename__ = "meters"
+    __table_args__ = (UniqueConstraint("account_id", "serial", "zone"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    serial: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(20))
+    zone: Mapped[str] = mapped_column(String(8), default="")
+    last_reading: Mapped[Decimal | None] = mapped_column(Milli, nullable=True)
+    last_reading_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    verification_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class LinkRow(Base):
+    __tablename__ = "links"
+    __table_args__ = (UniqueConstraint("resident_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReminderPreferenceRow(Base):
+    __tablename__ = "reminder_preferences"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    supplier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+class LinkFailureRow(Base):
+    __tablename__ = "link_failures"
+    __table_args__ = (Index("ix_link_failures_number_at", "supplier", "number", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    supplier: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LinkLockRow(Base):
+    __tablename__ = "link_locks"
+
+    supplier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    locked_until: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SubmissionRow(Base):
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # readings are the supplier's billing records: forgetting a resident unlinks, never deletes them
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"), nullable=True,
+                                                    index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    channel: Mapped[str] = mapped_column(String(16))
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReadingRow(Base):
+    __tablename__ = "readings"
+    __table_args__ = (
+        # at most one accepted (and one pending) reading per meter per period
+        Index("uq_readings_meter_period_accepted", "meter_id", "period", unique=True,
+              sqlite_where=text("status = 'accepted'"), postgresql_where=text("status = 'accepted'")),
+        Index("uq_readings_meter_period_pending", "meter_id", "period", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index("ix_readings_meter_period", "meter_id", "period"),
+        Index("ix_readings_period_status", "period", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    value: Mapped[Decimal] = mapped_column(Milli)
+    previous_value: Mapped[Decimal | None] = mapped_column(Milli, nullable=True)
+    consumption: Mapped[Decimal | None] = mapped_column(Milli, nullable=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12))
+    evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class InboundEventRow(Base):
+    """Inbound event ids per channel: a redelivered update is recognised and handled once."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("channel", "event_id"),
+        Index("ix_inbound_unhandled", "channel", "handled_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)  # cleared once handled: it holds personal data
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -1,0 +1,270 @@
+"""The unit of work and repositories behind the core's ports."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase
+
+from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
+from core.events import ChatRef
+from core.periods import Period
+from core.ports import PreviousReading, Resident, Submission
+from storage.models import (
+    AccountRow,
+    InboundEventRow,
+    LinkFailureRow,
+    LinkLockRow,
+    LinkRow,
+    MeterRow,
+    ReadingRow,
+    ReminderPreferenceRow,
+    ResidentRow,
+    SubmissionRow,
+)
+
+_OPEN = (ReadingStatus.ACCEPTED.value, ReadingStatus.PENDING.value)
+
+
+async def insert_ignoring_conflict(session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on either database; True when a row was inserted."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_meter(row: MeterRow) -> Meter:
+    return Meter(row.id, row.account_id, row.serial, row.service, row.zone, row.last_reading,
+                 row.last_reading_date, row.verification_due)
+
+
+def to_account(row: AccountRow, meters: list[MeterRow]) -> Account:
+    return Account(row.id, row.supplier, row.number, row.address, row.apartment, row.last_payment,
+                   tuple(to_meter(m) for m in meters))
+
+
+def to_reading(row: ReadingRow, submission: SubmissionRow) -> Reading:
+    return Reading(row.meter_id, Period.parse(row.period), row.value, row.previous_value, row.consumption,
+                   ReadingKind(row.kind), ReadingStatus(row.status), row.submitted_at, submission.channel,
+                   submission.reference)
+
+
+class SqlResidents:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def get_or_create(self, chat: ChatRef) -> Resident:
+        now = now_utc()
+        created = await insert_ignoring_conflict(self._s, ResidentRow, dict(
+            channel=chat.channel, external_id=chat.chat_id, language="uk", reachable=True, session="{}",
+            created_at=now, updated_at=now))
+        row = (await self._s.execute(
+            select(ResidentRow).where(ResidentRow.channel == chat.channel, ResidentRow.external_id == chat.chat_id)
+            .with_for_update()
+        )).scalar_one()
+        return Resident(row.id, chat, row.language, row.reachable, json.loads(row.session), is_new=created)
+
+    async def save(self, resident: Resident) -> None:
+        await self._s.execute(update(ResidentRow).where(ResidentRow.id == resident.id).values(
+            language=resident.language, reachable=resident.reachable,
+            session=json.dumps(resident.session, ensure_ascii=False), updated_at=now_utc()))
+
+    async def forget(self, resident_id: int) -> None:
+        await self._s.execute(update(SubmissionRow).where(SubmissionRow.resident_id == resident_id)
+                              .values(resident_id=None))
+        await self._s.execute(delete(LinkRow).where(LinkRow.resident_id == resident_id))
+        await self._s.execute(delete(ReminderPreferenceRow).where(ReminderPreferenceRow.resident_id == resident_id))
+        await self._s.execute(delete(ResidentRow).where(ResidentRow.id == resident_id))
+
+    async def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
+        await self._s.execute(update(ResidentRow).where(
+            ResidentRow.channel == chat.channel, ResidentRow.external_id == chat.chat_id).values(reachable=reachable))
+
+
+class SqlAccounts:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def _with_meters(self, rows: list[AccountRow]) -> list[Account]:
+        if not rows:
+            return []
+        meters = (await self._s.execute(
+            select(MeterRow).where(MeterRow.account_id.in_([r.id for r in rows])).order_by(MeterRow.id)
+        )).scalars().all()
+        return [to_account(r, [m for m in meters if m.account_id == r.id]) for r in rows]
+
+    async def find(self, supplier: str, number: str) -> Account | None:
+        row = (await self._s.execute(
+            select(AccountRow).where(AccountRow.supplier == supplier, AccountRow.number == number)
+        )).scalar_one_or_none()
+        return (await self._with_meters([row]))[0] if row else None
+
+    async def linked(self, resident_id: int) -> list[Account]:
+        rows = (await self._s.execute(
+            select(AccountRow).join(LinkRow, LinkRow.account_id == AccountRow.id)
+            .where(LinkRow.resident_id == resident_id).order_by(LinkRow.id)
+        )).scalars().all()
+        return await self._with_meters(list(rows))
+
+    async def link(self, resident_id: int, account_id: int, at: datetime) -> bool:
+        return await insert_ignoring_conflict(self._s, LinkRow, dict(
+            resident_id=resident_id, account_id=account_id, created_at=at))
+
+    async def unlink(self, resident_id: int, account_id: int) -> None:
+        await self._s.execute(delete(LinkRow).where(LinkRow.resident_id == resident_id,
+                                                    LinkRow.account_id == account_id))
+
+
+class SqlLinkAttempts:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def failures_since(self, supplier: str, number: str, since: datetime) -> int:
+        return int((await self._s.execute(select(func.count()).select_from(LinkFailureRow).where(
+            LinkFailureRow.supplier == supplier, LinkFailureRow.number == number, LinkFailureRow.at > since
+        ))).scalar_one())
+
+    async def record_failure(self, supplier: str, number: str, at: datetime) -> None:
+        self._s.add(LinkFailureRow(supplier=supplier, number=number, at=at))
+        await self._s.flush()
+
+    async def locked_until(self, supplier: str, number: str) -> datetime | None:
+        return (await self._s.execute(select(LinkLockRow.locked_until).where(
+            LinkLockRow.supplier == supplier, LinkLockRow.number == number))).scalar_one_or_none()
+
+    async def lock(self, supplier: str, number: str, until: datetime) -> None:
+        await self._s.merge(LinkLockRow(supplier=supplier, number=number, locked_until=until))
+        await self._s.flush()
+
+
+class SqlReadings:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    def _accepted(self, meter_id: int) -> Any:
+        return select(ReadingRow, SubmissionRow).join(SubmissionRow).where(
+            ReadingRow.meter_id == meter_id, ReadingRow.status == ReadingStatus.ACCEPTED.value)
+
+    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+        row = (await self._s.execute(
+            self._accepted(meter_id).where(ReadingRow.period < str(before)).order_by(ReadingRow.period.desc()).limit(1)
+        )).first()
+        return PreviousReading(row[0].value, row[0].submitted_at.date()) if row else None
+
+    async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
+        rows = (await self._s.execute(
+            select(ReadingRow.consumption).where(
+                ReadingRow.meter_id == meter_id, ReadingRow.status == ReadingStatus.ACCEPTED.value,
+                ReadingRow.period < str(before), ReadingRow.consumption.is_not(None),
+            ).order_by(ReadingRow.period.desc()).limit(count)
+        )).scalars().all()
+        return [r for r in rows if r is not None]
+
+    async def in_period(self, meter_ids: list[int], period: Period) -> list[Reading]:
+        rows = (await self._s.execute(
+            select(ReadingRow, SubmissionRow).join(SubmissionRow).where(
+                ReadingRow.meter_id.in_(meter_ids), ReadingRow.period == str(period), ReadingRow.status.in_(_OPEN))
+        )).all()
+        return [to_reading(r, s) for r, s in rows]
+
+    async def submit(self, submission: Submission) -> int:
+        period = str(submission.period)
+        replaced = 0
+        for reading in submission.readings:
+            result = await self._s.execute(update(ReadingRow).where(
+                ReadingRow.meter_id == reading.meter_id, ReadingRow.period == period, ReadingRow.status.in_(_OPEN)
+            ).values(status=ReadingStatus.REPLACED.value))
+            replaced += int(result.rowcount)  # type: ignore[attr-defined]
+        row = SubmissionRow(reference=submission.reference, account_id=submission.account_id,
+                            resident_id=submission.resident_id, period=period, channel=submission.channel,
+                            submitted_at=submission.submitted_at)
+        self._s.add(row)
+        await self._s.flush()
+        accepted = submission.status is ReadingStatus.ACCEPTED
+        self._s.add_all(
+            ReadingRow(submission_id=row.id, meter_id=r.meter_id, period=period, value=r.value,
+                       previous_value=r.previous_value, consumption=r.consumption, kind=r.kind.value,
+                       status=submission.status.value, evidence=r.evidence, submitted_at=submission.submitted_at,
+                       accepted_at=submission.submitted_at if accepted else None)
+            for r in submission.readings
+        )
+        await self._s.flush()
+        return replaced
+
+    async def history(self, meter_id: int, periods: int) -> list[Reading]:
+        rows = (await self._s.execute(
+            self._accepted(meter_id).order_by(ReadingRow.period.desc()).limit(periods))).all()
+        return [to_reading(r, s) for r, s in rows]
+
+
+class SqlReminderPreferences:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def disabled(self, resident_id: int) -> set[str]:
+        rows = (await self._s.execute(select(ReminderPreferenceRow.supplier).where(
+            ReminderPreferenceRow.resident_id == resident_id, ReminderPreferenceRow.enabled.is_(False)))).scalars()
+        return set(rows)
+
+    async def set_enabled(self, resident_id: int, supplier: str, enabled: bool) -> None:
+        await self._s.merge(ReminderPreferenceRow(resident_id=resident_id, supplier=supplier, enabled=enabled))
+        await self._s.flush()
+
+
+class SqlInbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def record(self, channel: str, event_id: str, payload: str | None, at: datetime) -> bool:
+        return await insert_ignoring_conflict(self._s, InboundEventRow, dict(
+            channel=channel, event_id=event_id, payload=payload, received_at=at))
+
+    async def mark_handled(self, channel: str, event_id: str, at: datetime) -> bool:
+        result = await self._s.execute(update(InboundEventRow).where(
+            InboundEventRow.channel == channel, InboundEventRow.event_id == event_id,
+            InboundEventRow.handled_at.is_(None)).values(handled_at=at, payload=None))
+        if result.rowcount:  # type: ignore[attr-defined]
+            return True
+        return await insert_ignoring_conflict(self._s, InboundEventRow, dict(
+            channel=channel, event_id=event_id, payload=None, received_at=at, handled_at=at))
+
+    async def unhandled(self, channel: str, limit: int) -> list[tuple[str, str]]:
+        rows = (await self._s.execute(select(InboundEventRow.event_id, InboundEventRow.payload).where(
+            InboundEventRow.channel == channel, InboundEventRow.handled_at.is_(None)
+        ).order_by(InboundEventRow.id).limit(limit))).all()
+        return [(e, p or "") for e, p in rows]
+
+
+class SqlUnitOfWork:
+    """One transaction. On SQLite it holds the write lock from its first statement to its end."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self.session = self._sessions()
+        self.inbox = SqlInbox(self.session)
+        self.residents = SqlResidents(self.session)
+        self.accounts = SqlAccounts(self.session)
+        self.link_attempts = SqlLinkAttempts(self.session)
+        self.readings = SqlReadings(self.session)
+        self.reminders = SqlReminderPreferences(self.session)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
