@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from core.conversation import Step, Turn
 from core.domain import Account, normalize_account_number
-from core.events import Text, t
+from core.events import Button, Text, t
 from core.reading_parser import parse_amount
 from bot.dialogs.common import account_label, go_menu, menu_row, own_account
 
@@ -61,12 +61,14 @@ async def number_typed(turn: Turn, text: str) -> None:
 
 
 async def enter_proof(turn: Turn) -> None:
-    if turn.data.get("proof") == "apartment":
-        turn.say("link_type_apartment",
-                 buttons=((turn.button("btn_use_payment", "pay"),), (turn.button("btn_back", "back"),)))
-    else:
-        turn.say("link_type_payment",
-                 buttons=((turn.button("btn_use_apartment", "apt"),), (turn.button("btn_back", "back"),)))
+    by_apartment = turn.data.get("proof") == "apartment"
+    turn.say("link_type_apartment" if by_apartment else "link_type_payment", buttons=_proof_buttons(turn))
+
+
+def _proof_buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
+    other = (turn.button("btn_use_payment", "pay") if turn.data.get("proof") == "apartment"
+             else turn.button("btn_use_apartment", "apt"))
+    return ((other,), (turn.button("btn_back", "back"),))
 
 
 async def use_apartment(turn: Turn, _: str) -> None:
@@ -82,7 +84,7 @@ async def use_payment(turn: Turn, _: str) -> None:
 async def proof_typed(turn: Turn, text: str) -> None:
     supplier, number, by = turn.data["supplier"], turn.data["number"], turn.data.get("proof")
     if by != "apartment" and parse_amount(text) is None:
-        turn.say("link_bad_amount")  # a format check: says nothing about the account
+        turn.say("link_bad_amount", buttons=_proof_buttons(turn))  # a format check: says nothing of the account
         return
     if await _locked(turn, supplier, number):
         return

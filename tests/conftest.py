@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.events import Reply
+from core.service import ConversationService
+from core.supplier_config import load_suppliers
+from bot.dialogs.render import render
+from bot.dialogs.table import CONVERSATION
+from tests.fakes import FakeUnitOfWork, Store
+from tests.talk import Talk
+
+KYIV = ZoneInfo("Europe/Kyiv")
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def suppliers():
+    return load_suppliers()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 20, 12, 0, tzinfo=KYIV))
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store()
+
+
+@pytest.fixture
+def service(store, clock, suppliers) -> ConversationService:
+    return ConversationService(lambda: FakeUnitOfWork(store), CONVERSATION, suppliers, clock, KYIV)
+
+
+@pytest.fixture
+def talk(service) -> Talk:
+    return Talk(service, "console", "1001")
+
+
+def rendered_everywhere(replies: tuple[Reply, ...]) -> None:
+    """Every reply renders in every language: a missing text or parameter fails here."""
+    for reply in replies:
+        for language in ("uk", "en"):
+            render(reply, language)
+
+
+POSTGRES_ENV = "KOMUNALKA_TEST_POSTGRES_URL"
+
+
+async def _postgres_database() -> tuple[str, str] | str:
+    """A fresh database on the test server: (url, name), or why there is none."""
+    import os
+    import uuid
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        return f"PostgreSQL tests skipped: {POSTGRES_ENV} is not set (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
+    url = make_url(base)
+    name = f"komunalka_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(user=url.username, password=url.password, host=url.host, port=url.port,
+                                      database=url.database, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        return f"PostgreSQL tests skipped: no server answered at {url.host}:{url.port} ({exc.__class__.__name__})"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+async def _drop_postgres(base: str, name: str) -> None:
+    import os
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ[POSTGRES_ENV])
+    admin = await asyncpg.connect(user=url.username, password=url.password, host=url.host, port=url.port,
+                                  database=url.database)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, tmp_path):
+    """A real, empty database: a SQLite file, and the PostgreSQL server where one answers."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'komunalka.db'}"
+        return
+    made = await _postgres_database()
+    if isinstance(made, str):
+        pytest.skip(made)
+    url, name = made
+    yield url
+    await _drop_postgres(url, name)
+
+
+@pytest.fixture
+async def sql_app(database_url):
+    """The real application (storage, migrations, conversation) on a real database."""
+    from bot.bootstrap import build_app
+    from bot.settings import Settings
+
+    app = await build_app(Settings(database_url=database_url, clock=datetime(2026, 11, 20, 12, tzinfo=KYIV),
+                                   _env_file=None))
+    yield app
+    await app.close()

@@ -1,0 +1,217 @@
+"""In-memory fakes of the core's storage ports, for fast tests of the conversation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+
+from core.domain import Account, Meter, Reading, ReadingStatus
+from core.events import ChatRef
+from core.periods import Period
+from core.ports import PreviousReading, Resident, Submission
+
+
+@dataclass
+class Store:
+    """What a database would hold; a FakeUnitOfWork works on a copy and writes it back on commit."""
+
+    residents: dict[ChatRef, dict] = field(default_factory=dict)
+    accounts: dict[int, Account] = field(default_factory=dict)
+    links: list[tuple[int, int]] = field(default_factory=list)
+    failures: list[tuple[str, str, datetime]] = field(default_factory=list)
+    locks: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    readings: list[Reading] = field(default_factory=list)
+    submissions: list[Submission] = field(default_factory=list)
+    disabled: set[tuple[int, str]] = field(default_factory=set)
+    inbox: dict[tuple[str, str], bool] = field(default_factory=dict)
+    next_id: int = 1
+    commits: int = 0
+
+    def add_account(self, supplier: str, number: str, *, payment: str | None = "100.00", apartment: str = "5",
+                    meters: list[dict] | None = None) -> Account:
+        account_id = self._id()
+        built = tuple(
+            Meter(self._id(), account_id, m.get("serial", f"M{i}"), m["service"], m.get("zone", ""),
+                  Decimal(m["last"]) if m.get("last") is not None else None, m.get("on"),
+                  m.get("verification_due"))
+            for i, m in enumerate(meters or [])
+        )
+        account = Account(account_id, supplier, number, "Kyiv, 1 Test St", apartment,
+                          Decimal(payment) if payment is not None else None, built)
+        self.accounts[account_id] = account
+        return account
+
+    def _id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def copy(self) -> Store:
+        return replace(
+            self, residents={k: json.loads(json.dumps(v)) for k, v in self.residents.items()},
+            accounts=dict(self.accounts), links=list(self.links), failures=list(self.failures),
+            locks=dict(self.locks), readings=list(self.readings), submissions=list(self.submissions),
+            disabled=set(self.disabled), inbox=dict(self.inbox),
+        )
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.committed = False
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        self.work = self.store.copy()
+        self.residents = _Residents(self.work)
+        self.accounts = _Accounts(self.work)
+        self.link_attempts = _LinkAttempts(self.work)
+        self.readings = _Readings(self.work)
+        self.reminders = _Reminders(self.work)
+        self.inbox = _Inbox(self.work)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+    async def commit(self) -> None:
+        commits = self.store.commits
+        self.store.__dict__.update(self.work.__dict__)
+        self.store.commits = commits + 1
+        self.committed = True
+
+
+class _Residents:
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    async def get_or_create(self, chat: ChatRef) -> Resident:
+        row = self.s.residents.get(chat)
+        if row is None:
+            row = self.s.residents[chat] = {"id": self.s._id(), "language": "uk", "reachable": True, "session": {}}
+            return Resident(row["id"], chat, "uk", True, {}, is_new=True)
+        return Resident(row["id"], chat, row["language"], row["reachable"], json.loads(json.dumps(row["session"])))
+
+    async def save(self, resident: Resident) -> None:
+        self.s.residents[resident.chat] = {"id": resident.id, "language": resident.language,
+                                           "reachable": resident.reachable,
+                                           "session": json.loads(json.dumps(resident.session))}
+
+    async def forget(self, resident_id: int) -> None:
+        self.s.residents = {k: v for k, v in self.s.residents.items() if v["id"] != resident_id}
+        self.s.links = [link for link in self.s.links if link[0] != resident_id]
+        self.s.submissions = [replace(x, resident_id=None) if x.resident_id == resident_id else x
+                              for x in self.s.submissions]
+
+    async def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
+        if chat in self.s.residents:
+            self.s.residents[chat]["reachable"] = reachable
+
+
+class _Accounts:
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    async def find(self, supplier: str, number: str) -> Account | None:
+        return next((a for a in self.s.accounts.values() if a.supplier == supplier and a.number == number), None)
+
+    async def linked(self, resident_id: int) -> list[Account]:
+        return [self.s.accounts[a] for r, a in self.s.links if r == resident_id]
+
+    async def link(self, resident_id: int, account_id: int, at: datetime) -> bool:
+        if (resident_id, account_id) in self.s.links:
+            return False
+        self.s.links.append((resident_id, account_id))
+        return True
+
+    async def unlink(self, resident_id: int, account_id: int) -> None:
+        self.s.links = [link for link in self.s.links if link != (resident_id, account_id)]
+
+
+class _LinkAttempts:
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    async def failures_since(self, supplier: str, number: str, since: datetime) -> int:
+        return sum(1 for f in self.s.failures if f[:2] == (supplier, number) and f[2] > since)
+
+    async def record_failure(self, supplier: str, number: str, at: datetime) -> None:
+        self.s.failures.append((supplier, number, at))
+
+    async def locked_until(self, supplier: str, number: str) -> datetime | None:
+        return self.s.locks.get((supplier, number))
+
+    async def lock(self, supplier: str, number: str, until: datetime) -> None:
+        self.s.locks[(supplier, number)] = until
+
+
+class _Readings:
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    def _accepted(self, meter_id: int) -> list[Reading]:
+        return sorted((r for r in self.s.readings if r.meter_id == meter_id and r.status is ReadingStatus.ACCEPTED),
+                      key=lambda r: r.period, reverse=True)
+
+    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+        earlier = [r for r in self._accepted(meter_id) if r.period < before]
+        return PreviousReading(earlier[0].value, earlier[0].submitted_at.date()) if earlier else None
+
+    async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
+        return [r.consumption for r in self._accepted(meter_id)
+                if r.period < before and r.consumption is not None][:count]
+
+    async def in_period(self, meter_ids: list[int], period: Period) -> list[Reading]:
+        return [r for r in self.s.readings if r.meter_id in meter_ids and r.period == period
+                and r.status in (ReadingStatus.ACCEPTED, ReadingStatus.PENDING)]
+
+    async def submit(self, submission: Submission) -> int:
+        ids = {r.meter_id for r in submission.readings}
+        replaced = 0
+        kept = []
+        for r in self.s.readings:
+            if r.meter_id in ids and r.period == submission.period and r.status in (ReadingStatus.ACCEPTED,
+                                                                                     ReadingStatus.PENDING):
+                r = replace(r, status=ReadingStatus.REPLACED)
+                replaced += 1
+            kept.append(r)
+        kept += [Reading(n.meter_id, submission.period, n.value, n.previous_value, n.consumption, n.kind,
+                         submission.status, submission.submitted_at, submission.channel, submission.reference)
+                 for n in submission.readings]
+        self.s.readings = kept
+        self.s.submissions.append(submission)
+        return replaced
+
+    async def history(self, meter_id: int, periods: int) -> list[Reading]:
+        return self._accepted(meter_id)[:periods]
+
+
+class _Reminders:
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    async def disabled(self, resident_id: int) -> set[str]:
+        return {sup for r, sup in self.s.disabled if r == resident_id}
+
+    async def set_enabled(self, resident_id: int, supplier: str, enabled: bool) -> None:
+        (self.s.disabled.discard if enabled else self.s.disabled.add)((resident_id, supplier))
+
+
+class _Inbox:
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    async def record(self, channel: str, event_id: str, payload: str | None, at: datetime) -> bool:
+        if (channel, event_id) in self.s.inbox:
+            return False
+        self.s.inbox[(channel, event_id)] = False
+        return True
+
+    async def mark_handled(self, channel: str, event_id: str, at: datetime) -> bool:
+        if self.s.inbox.get((channel, event_id)):
+            return False
+        self.s.inbox[(channel, event_id)] = True
+        return True
+
+    async def unhandled(self, channel: str, limit: int) -> list[tuple[str, str]]:
+        return [(e, "") for (c, e), done in self.s.inbox.items() if c == channel and not done][:limit]

@@ -1,0 +1,147 @@
+"""run_bot.py as a process: the console conversation and the operator's commands."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo" / "register.csv"
+
+
+@pytest.fixture
+def env(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KOMUNALKA_")}
+    clean.update(KOMUNALKA_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
+                 KOMUNALKA_CLOCK="2026-11-20T12:00:00+02:00")
+    return clean
+
+
+def run(env, *args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), *args], input=stdin, env=env, cwd=cwd or ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+CONVERSATION = "\n".join([
+    "2",  # my accounts
+    "1",  # link an account
+    "Тепло та гаряча вода",  # pressing a button by its label
+    "100 000 000 000 001",
+    "1234,56",
+    "1",  # submit readings
+    "1525,5",
+    "Без змін",
+    "1",  # unchanged
+    "✅ Підтвердити",
+]) + "\n"
+
+
+def test_help_lists_the_commands(env):
+    result = run(env, "--help")
+    assert result.returncode == 0
+    for command in ("run", "console", "accounts", "readings"):
+        assert command in result.stdout
+
+
+def test_a_demo_conversation_on_the_console_ends_with_a_receipt_and_the_export_shows_it(env, tmp_path):
+    result = run(env, "console", "--demo", stdin=CONVERSATION, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Рахунок Тепло та гаряча вода •••0001 додано" in result.stdout
+    assert "Номер квитанції: KM-2611-" in result.stdout
+    assert "Traceback" not in result.stderr
+    export = run(env, "readings", "export", "--supplier", "heat", "--period", "2026-11")
+    rows = list(csv.DictReader(io.StringIO(export.stdout)))
+    assert [(r["meter"], r["reading"], r["previous_reading"], r["consumption"], r["channel"]) for r in rows] == [
+        ("HT-0001", "1525.5", "1520.125", "5.375", "console"),
+        ("HW-1001", "312.4", "312.4", "0", "console"),
+        ("HW-1002", "98.75", "98.75", "0", "console"),
+    ]
+    assert rows[0]["submitted_at"] == "2026-11-20T12:00:00+02:00"
+    assert rows[0]["reference"].startswith("KM-2611-")
+
+
+def test_the_console_continues_where_the_resident_left_off(env, tmp_path):
+    run(env, "console", "--demo", stdin="\n".join(CONVERSATION.splitlines()[:7]) + "\n", cwd=tmp_path)
+    result = run(env, "console", stdin="", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "Лічильник 2 з 3" in result.stdout
+
+
+def test_export_with_no_readings_is_a_header_alone_and_can_go_to_a_file(env, tmp_path):
+    out = tmp_path / "out.csv"
+    result = run(env, "readings", "export", "--supplier", "gas", "--period", "2026-11", "--out", str(out))
+    assert result.returncode == 0
+    assert out.read_text() == ("supplier,account,meter,service,zone,period,reading,previous_reading,consumption,"
+                               "submitted_at,channel,reference\n")
+
+
+def test_export_refuses_a_bad_period_or_supplier(env):
+    assert "YYYY-MM" in run(env, "readings", "export", "--supplier", "gas", "--period", "11.2026").stderr
+    assert "unknown supplier 'oil'" in run(env, "readings", "export", "--supplier", "oil", "--period", "2026-11").stderr
+
+
+def test_import_prints_what_it_imported_and_again_changes_nothing(env):
+    first = run(env, "accounts", "import", str(DEMO))
+    assert first.returncode == 0
+    assert "4 account(s) in the file; accounts added 4, updated 0; meters added 7" in first.stdout
+    again = run(env, "accounts", "import", str(DEMO))
+    assert "accounts added 0, updated 0; meters added 0, updated 0; unchanged 11" in again.stdout
+
+
+def test_a_bad_register_is_refused_whole_with_line_numbers_and_no_traceback(env, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(DEMO.read_text() + "oil,1,a,1,,M,gas,,1,2026-01-01\nheat,1,a,1,,M,heating,,x,2026-01-01\n")
+    result = run(env, "accounts", "import", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:9: unknown supplier 'oil'" in result.stderr
+    assert f"{bad}:10: account '1' does not match" in result.stderr
+    assert "refused, nothing imported (2 problem(s))" in result.stderr
+    assert "Traceback" not in result.stderr
+    good = run(env, "accounts", "import", str(DEMO))
+    assert "accounts added 4" in good.stdout  # nothing of the bad file went in
+
+
+def test_a_missing_register_file_is_named(env, tmp_path):
+    result = run(env, "accounts", "import", str(tmp_path / "none.csv"))
+    assert result.returncode == 1 and "cannot read" in result.stderr
+
+
+def test_run_without_tokens_names_the_variables_and_points_at_the_console(env):
+    result = run(env, "run")
+    assert result.returncode == 2
+    assert "KOMUNALKA_TELEGRAM_TOKEN" in result.stderr and "KOMUNALKA_VIBER_TOKEN" in result.stderr
+    assert "console" in result.stderr
+    assert run(env).returncode == 2  # run is the default
+
+
+def test_a_bad_supplier_file_is_refused_at_start(env, tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("[suppliers.heat.window]\nopens_day = 0\n")
+    result = run({**env, "KOMUNALKA_SUPPLIERS_FILE": str(path)}, "console", stdin="")
+    assert result.returncode == 2
+    assert "supplier configuration error" in result.stderr and "days count from 1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_is_refused_with_its_variable_name(env):
+    result = run({**env, "KOMUNALKA_TIMEZONE": "Mars/Olympus"}, "console", stdin="")
+    assert result.returncode == 2
+    assert "KOMUNALKA_TIMEZONE" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_settings_are_read_from_a_dotenv_file(env, tmp_path):
+    del env["KOMUNALKA_DATABASE_URL"]
+    (tmp_path / ".env").write_text(f"KOMUNALKA_DATABASE_URL=sqlite+aiosqlite:///{tmp_path / 'fromenv.db'}\n")
+    run(env, "accounts", "import", str(DEMO), cwd=tmp_path)
+    assert (tmp_path / "fromenv.db").exists()
+
+
+def test_logs_of_a_conversation_carry_no_account_numbers(env, tmp_path):
+    result = run({**env, "KOMUNALKA_LOG_LEVEL": "DEBUG"}, "console", "--demo", stdin=CONVERSATION, cwd=tmp_path)
+    assert "100000000000001" not in result.stderr and "1234,56" not in result.stderr

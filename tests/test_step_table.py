@@ -1,0 +1,107 @@
+"""Table-driven: what works from every step of the conversation's table works from each of them."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+
+import pytest
+
+from bot.dialogs.table import STEPS
+from tests.talk import Talk
+from tests.test_conversation import HEAT, link
+
+
+async def visit_every_step(talk: Talk, store) -> dict[str, object]:
+    """Walk the conversation, keeping a copy of the storage at the first visit of each step."""
+    seen: dict[str, object] = {}
+
+    async def act(coroutine) -> None:
+        await coroutine
+        step = store.residents[talk.chat]["session"]["step"]
+        seen.setdefault(step, copy.deepcopy(store))
+
+    store.add_account("heat", HEAT, payment="1234.56", meters=[
+        {"serial": "HT", "service": "heating", "last": "1520", "on": date(2026, 10, 28)},
+        {"serial": "HW", "service": "hot_water", "last": "300", "on": date(2026, 10, 28)}])
+    store.add_account("gas", "3000000001", payment="1", meters=[
+        {"serial": "G", "service": "gas", "last": "10", "on": date(2026, 11, 1)}])
+    await act(talk.start())
+    await act(talk.press("btn_history"))
+    await act(talk.press("btn_link"))
+    await act(talk.press("supplier_button", name=talk.service._suppliers["heat"].names))
+    await act(talk.say(HEAT))
+    await act(talk.say("1234.56"))
+    await link(talk, supplier="gas", number="3000000001", proof="1")
+    await act(talk.press("btn_accounts"))
+    await act(talk.press("btn_unlink"))
+    await act(talk.press("btn_no"))
+    await act(talk.say("/menu"))
+    await act(talk.press("btn_submit"))
+    await act(talk.press("account_button"))
+    await act(talk.say("12"))
+    await act(talk.press("btn_type_again"))
+    await act(talk.say("1600"))
+    await act(talk.press("btn_value_correct"))
+    await act(talk.press("btn_unchanged"))
+    await act(talk.press("btn_fix"))
+    await act(talk.press("btn_back"))
+    await act(talk.press("btn_cancel"))
+    await act(talk.press("btn_submit"))
+    await act(talk.press("account_button", account=talk.last[0].buttons[1][0].label.params["account"]))
+    await act(talk.say("/menu"))
+    await act(talk.press("btn_history"))
+    await act(talk.press("account_button"))
+    await act(talk.say("/menu"))
+    await act(talk.press("btn_reminders"))
+    await act(talk.say("/help"))
+    await act(talk.press("btn_forget"))
+    return seen
+
+
+@pytest.fixture
+async def snapshots(talk, store):
+    return await visit_every_step(talk, store)
+
+
+async def test_the_walk_reaches_every_step_of_the_table(snapshots):
+    assert set(snapshots) == set(STEPS)
+
+
+COMMANDS = [
+    ("/menu", ["menu"], "menu"),
+    ("меню", ["menu"], "menu"),
+    ("/cancel", ["cancelled", "menu"], "menu"),
+    ("скасувати", ["cancelled", "menu"], "menu"),
+    ("/help", ["help"], "help"),
+    ("/language", ["choose_language"], None),  # None: the resident stays where they were
+    ("/start@komunalka_bot", ["welcome", "menu"], "menu"),
+]
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+@pytest.mark.parametrize("typed, keys, lands", COMMANDS)
+async def test_commands_work_from_every_step(snapshots, store, talk, step, typed, keys, lands):
+    store.__dict__.update(copy.deepcopy(snapshots[step]).__dict__)
+    await talk.say(typed)
+    assert talk.keys == keys
+    assert store.residents[talk.chat]["session"]["step"] == (lands or step)
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+async def test_a_stale_or_forged_button_keeps_the_resident_where_they_were(snapshots, store, talk, step):
+    store.__dict__.update(copy.deepcopy(snapshots[step]).__dict__)
+    before = copy.deepcopy(store.residents[talk.chat]["session"])
+    for payload in ("9999.confirm", "confirm", "1.acc:999", "x" * 64, "menu:evil/../"):
+        await talk.press_payload(payload)
+        assert talk.keys[0] == "stale_button"
+    assert store.residents[talk.chat]["session"]["step"] == before["step"]
+    assert store.readings == snapshots[step].readings
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+async def test_unsupported_content_keeps_the_resident_where_they_were(snapshots, store, talk, step):
+    store.__dict__.update(copy.deepcopy(snapshots[step]).__dict__)
+    await talk.sticker()
+    assert talk.keys[0] == "unsupported"
+    assert store.residents[talk.chat]["session"]["step"] == step
