@@ -73,10 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) -> int:
-    if command == "run" and not (settings.telegram_token or settings.viber_token):
-        print("Nothing to serve: set KOMUNALKA_TELEGRAM_TOKEN and/or KOMUNALKA_VIBER_TOKEN, "
-              "or chat on this terminal with `python run_bot.py console`.", file=sys.stderr)
-        return 2
+    if command == "run":
+        from bot.serve import run_problems
+
+        problems = run_problems(settings)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            return 2
     app = await build_app(settings)
     try:
         if command == "console":

@@ -6,8 +6,13 @@ Replies carry text keys with parameters, never sentences: the texts live in one 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
+
+from core.periods import Period
 
 MAX_PAYLOAD_BYTES = 64  # Telegram's callback_data limit; Viber allows more, we use the smaller
 
@@ -108,3 +113,67 @@ class Reply:
     text: Text
     buttons: tuple[tuple[Button, ...], ...] = ()  # rows of buttons
     chart: Chart | None = None
+
+
+# Replies as JSON, so that they can wait in the outbox across a crash.
+
+def encode_replies(replies: tuple[Reply, ...]) -> str:
+    return json.dumps([_encode(r) for r in replies], ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_replies(text: str) -> tuple[Reply, ...]:
+    return tuple(_decode(r) for r in json.loads(text))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Reply):
+        return {"$reply": [_encode(value.text), [[_encode(b) for b in row] for row in value.buttons],
+                           _encode(value.chart)]}
+    if isinstance(value, Text):
+        return {"$text": value.key, "p": {k: _encode(v) for k, v in value.params.items()}}
+    if isinstance(value, Button):
+        return {"$button": _encode(value.label), "d": value.payload}
+    if isinstance(value, Chart):
+        return {"$chart": _encode(value.title), "periods": list(value.periods),
+                "series": [[name, list(points)] for name, points in value.series], "unit": value.unit}
+    if isinstance(value, Decimal):
+        return {"$decimal": str(value)}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Period):
+        return {"$period": str(value)}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"$map": {k: _encode(v) for k, v in value.items()}}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$reply" in value:
+        text, rows, chart = value["$reply"]
+        return Reply(_decode(text), tuple(tuple(_decode(b) for b in row) for row in rows), _decode(chart))
+    if "$text" in value:
+        return Text(value["$text"], {k: _decode(v) for k, v in value["p"].items()})
+    if "$button" in value:
+        return Button(_decode(value["$button"]), value["d"])
+    if "$chart" in value:
+        return Chart(_decode(value["$chart"]), tuple(value["periods"]),
+                     tuple((name, tuple(points)) for name, points in value["series"]), value["unit"])
+    if "$decimal" in value:
+        return Decimal(value["$decimal"])
+    if "$datetime" in value:
+        return datetime.fromisoformat(value["$datetime"])
+    if "$date" in value:
+        return date.fromisoformat(value["$date"])
+    if "$period" in value:
+        return Period.parse(value["$period"])
+    if "$map" in value:
+        return {k: _decode(v) for k, v in value["$map"].items()}
+    raise ValueError(f"not an encoded reply part: {value!r}")

@@ -124,10 +124,29 @@ class Inbox(Protocol):
         """Recorded but not yet handled events, oldest first: (event id, payload)."""
 
 
+@dataclass(frozen=True)
+class PendingReplies:
+    id: int
+    chat: ChatRef
+    language: str
+    body: str  # core.events.encode_replies
+
+
+class Outbox(Protocol):
+    """Replies stored in the step's own transaction, deleted once sent: a crash resends, never loses."""
+
+    async def add(self, chat: ChatRef, language: str, body: str, at: datetime) -> int: ...
+
+    async def done(self, ids: list[int]) -> None: ...
+
+    async def pending(self, channel: str, limit: int) -> list[PendingReplies]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: the write lock is taken when it begins, so read-modify-write is safe."""
 
     inbox: Inbox
+    outbox: Outbox
     residents: Residents
     accounts: Accounts
     link_attempts: LinkAttempts

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from core.conversation import Conversation, Turn
 from core.domain import SupplierSpec
-from core.events import ChatRef, Inbound, Reply
+from core.events import ChatRef, Inbound, Reply, encode_replies
 from core.ports import UnitOfWork
 from core.resident_locks import ResidentLocks
 
@@ -26,6 +26,7 @@ class Outcome:
     language: str
     replies: tuple[Reply, ...]
     duplicate: bool = False
+    outbox_id: int | None = None  # where the replies wait until the channel says they were sent
 
 
 class ConversationService:
@@ -44,11 +45,12 @@ class ConversationService:
         self._tz = timezone
         self.locks = ResidentLocks()
 
-    async def handle(self, event: Inbound, *, inbound_id: str | None = None) -> Outcome:
+    async def handle(self, event: Inbound, *, inbound_id: str | None = None, outbox: bool = False) -> Outcome:
         """Run one step for the event's resident, exactly once per ``inbound_id`` when given.
 
         Steps of one resident run one at a time; the unit of work also locks the resident's row,
-        so several processes serialise the same way.
+        so several processes serialise the same way. With ``outbox``, the replies are stored in the
+        same transaction, to be sent (again, after a crash) until the channel confirms them.
         """
         chat = event.chat
         async with self.locks.hold((chat.channel, chat.chat_id)):
@@ -73,5 +75,9 @@ class ConversationService:
                     resident.session = json.loads(json.dumps(resident.session))
                     await uow.residents.save(resident)
                     language = resident.language
+                replies = tuple(turn.replies)
+                outbox_id = None
+                if outbox and replies:
+                    outbox_id = await uow.outbox.add(chat, language, encode_replies(replies), self._clock())
                 await uow.commit()
-        return Outcome(chat, language, tuple(turn.replies))
+        return Outcome(chat, language, replies, outbox_id=outbox_id)

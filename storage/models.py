@@ -146,3 +146,17 @@ class InboundEventRow(Base):
     payload: Mapped[str | None] = mapped_column(Text, nullable=True)  # cleared once handled: it holds personal data
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class OutboxRow(Base):
+    """Replies of a committed step, until the channel has sent them."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_channel", "channel", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import PreviousReading, Resident, Submission
+from core.ports import PendingReplies, PreviousReading, Resident, Submission
 from storage.models import (
     AccountRow,
     InboundEventRow,
@@ -23,6 +23,7 @@ from storage.models import (
     LinkLockRow,
     LinkRow,
     MeterRow,
+    OutboxRow,
     ReadingRow,
     ReminderPreferenceRow,
     ResidentRow,
@@ -246,6 +247,25 @@ class SqlInbox:
         return [(e, p or "") for e, p in rows]
 
 
+class SqlOutbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, chat: ChatRef, language: str, body: str, at: datetime) -> int:
+        row = OutboxRow(channel=chat.channel, chat_id=chat.chat_id, language=language, body=body, created_at=at)
+        self._s.add(row)
+        await self._s.flush()
+        return row.id
+
+    async def done(self, ids: list[int]) -> None:
+        await self._s.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids)))
+
+    async def pending(self, channel: str, limit: int) -> list[PendingReplies]:
+        rows = (await self._s.execute(select(OutboxRow).where(OutboxRow.channel == channel)
+                                      .order_by(OutboxRow.id).limit(limit))).scalars()
+        return [PendingReplies(r.id, ChatRef(r.channel, r.chat_id), r.language, r.body) for r in rows]
+
+
 class SqlUnitOfWork:
     """One transaction. On SQLite it holds the write lock from its first statement to its end."""
 
@@ -255,6 +275,7 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> SqlUnitOfWork:
         self.session = self._sessions()
         self.inbox = SqlInbox(self.session)
+        self.outbox = SqlOutbox(self.session)
         self.residents = SqlResidents(self.session)
         self.accounts = SqlAccounts(self.session)
         self.link_attempts = SqlLinkAttempts(self.session)

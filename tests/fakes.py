@@ -10,7 +10,7 @@ from decimal import Decimal
 from core.domain import Account, Meter, Reading, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import PreviousReading, Resident, Submission
+from core.ports import PendingReplies, PreviousReading, Resident, Submission
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Store:
     submissions: list[Submission] = field(default_factory=list)
     disabled: set[tuple[int, str]] = field(default_factory=set)
     inbox: dict[tuple[str, str], bool] = field(default_factory=dict)
+    outbox: dict[int, PendingReplies] = field(default_factory=dict)
     next_id: int = 1
     commits: int = 0
 
@@ -52,7 +53,7 @@ class Store:
             self, residents={k: json.loads(json.dumps(v)) for k, v in self.residents.items()},
             accounts=dict(self.accounts), links=list(self.links), failures=list(self.failures),
             locks=dict(self.locks), readings=list(self.readings), submissions=list(self.submissions),
-            disabled=set(self.disabled), inbox=dict(self.inbox),
+            disabled=set(self.disabled), inbox=dict(self.inbox), outbox=dict(self.outbox),
         )
 
 
@@ -69,6 +70,7 @@ class FakeUnitOfWork:
         self.readings = _Readings(self.work)
         self.reminders = _Reminders(self.work)
         self.inbox = _Inbox(self.work)
+        self.outbox = _Outbox(self.work)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -215,3 +217,20 @@ class _Inbox:
 
     async def unhandled(self, channel: str, limit: int) -> list[tuple[str, str]]:
         return [(e, "") for (c, e), done in self.s.inbox.items() if c == channel and not done][:limit]
+
+
+class _Outbox:
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    async def add(self, chat: ChatRef, language: str, body: str, at: datetime) -> int:
+        entry = PendingReplies(self.s._id(), chat, language, body)
+        self.s.outbox[entry.id] = entry
+        return entry.id
+
+    async def done(self, ids: list[int]) -> None:
+        for i in ids:
+            self.s.outbox.pop(i, None)
+
+    async def pending(self, channel: str, limit: int) -> list[PendingReplies]:
+        return [e for e in self.s.outbox.values() if e.chat.channel == channel][:limit]

@@ -25,6 +25,7 @@ TEXTS: dict[str, Template] = {
     "stale_button": "That button is no longer active. Here is where we are:",
     "unsupported": "I only understand text and buttons. Here is where we are:",
     "use_buttons": "Please use the buttons.",
+    "error_try_again": "Sorry, something went wrong. Please try again in a minute.",
     "help": "How readings are handed in:\n\n{suppliers}\n\n"
             "With a boiler, hot water readings must still be handed in every month, even when unchanged: "
             "the \"Unchanged\" button does it in one tap. Missed readings are billed by the supplier from "

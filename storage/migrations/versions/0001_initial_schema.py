@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 00:36:07.365278
+Create Date: 2026-11-22 00:45:43.376915
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('accounts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('supplier', sa.String(length=20), nullable=False),
@@ -57,6 +57,18 @@ def upgrade() -> None:
     sa.Column('locked_until', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('supplier', 'number')
     )
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('chat_id', sa.String(length=64), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_channel', ['channel', 'id'], unique=False)
+
     op.create_table('residents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
@@ -146,11 +158,11 @@ def upgrade() -> None:
         batch_op.create_index('uq_readings_meter_period_accepted', ['meter_id', 'period'], unique=True, sqlite_where=sa.text("status = 'accepted'"), postgresql_where=sa.text("status = 'accepted'"))
         batch_op.create_index('uq_readings_meter_period_pending', ['meter_id', 'period'], unique=True, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('readings', schema=None) as batch_op:
         batch_op.drop_index('uq_readings_meter_period_pending', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.drop_index('uq_readings_meter_period_accepted', sqlite_where=sa.text("status = 'accepted'"), postgresql_where=sa.text("status = 'accepted'"))
@@ -174,6 +186,10 @@ def downgrade() -> None:
 
     op.drop_table('links')
     op.drop_table('residents')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_channel')
+
+    op.drop_table('outbox')
     op.drop_table('link_locks')
     with op.batch_alter_table('link_failures', schema=None) as batch_op:
         batch_op.drop_index('ix_link_failures_number_at')
@@ -184,4 +200,4 @@ def downgrade() -> None:
 
     op.drop_table('inbound_events')
     op.drop_table('accounts')
-    
+

@@ -1,0 +1,22 @@
+"""Prometheus metrics of one bot process, in a registry of its own (tests run several at once)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.updates = Counter("komunalka_updates_total", "Inbound updates handled, by channel and outcome",
+                               ["channel", "outcome"], registry=self.registry)
+        self.replies = Counter("komunalka_replies_sent_total", "Messages sent to residents, by channel",
+                               ["channel"], registry=self.registry)
+        self.errors = Counter("komunalka_errors_total", "Errors while handling or sending, by channel and kind",
+                              ["channel", "kind"], registry=self.registry)
+        self.latency = Histogram("komunalka_handling_seconds", "From recording an update to its replies being sent",
+                                 ["channel"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,1 @@
+"""The Telegram channel: aiogram in, the core's replies out."""

@@ -1,0 +1,226 @@
+"""A fake Telegram Bot API server on 127.0.0.1, speaking the real wire format.
+
+aiogram sends form-encoded bodies, or multipart when a file goes along, with JSON inside fields
+(reply_markup, allowed_updates, commands); both are parsed here. Answers are the Bot API's own
+shapes: {"ok": true, "result": ...} or {"ok": false, "error_code": ..., "description": ...}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Komunalka", "username": "komunalka_bot"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities", "caption_entities", "link_preview_options",
+               "reply_parameters", "scope"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    status: int = 0
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "123456:TEST-token", *, global_rate: float | None = None,
+                 per_chat_rate: float | None = None) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []  # for getUpdates
+        self.blocked: set[int] = set()
+        self.retry_after: dict[str, deque[int]] = defaultdict(deque)  # method -> retry_after answers to give
+        self.global_rate = global_rate  # messages a second in all; over it: 429
+        self.per_chat_rate = per_chat_rate
+        self.too_many = 0
+        self._recent: deque[float] = deque()
+        self._recent_chat: dict[int, float] = {}
+        self._message_ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    # what tests look at
+
+    def sent(self, chat_id: int | None = None) -> list[Call]:
+        return [c for c in self.calls if c.method in ("sendMessage", "sendPhoto") and c.status == 200
+                and (chat_id is None or int(c.params["chat_id"]) == chat_id)]
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [c.params.get("text") or c.params.get("caption", "") for c in self.sent(chat_id)]
+
+    def last_keyboard(self, chat_id: int) -> list[dict[str, str]]:
+        for call in reversed(self.sent(chat_id)):
+            markup = call.params.get("reply_markup")
+            if markup:
+                return [b for row in markup["inline_keyboard"] for b in row]
+        return []
+
+    def button(self, chat_id: int, label: str) -> str:
+        for b in self.last_keyboard(chat_id):
+            if b["text"] == label:
+                return b["callback_data"]
+        raise AssertionError(f"no button {label!r} in {[b['text'] for b in self.last_keyboard(chat_id)]}")
+
+    def method_calls(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        self.updates.append(update)
+        self._new_update.set()
+
+    # the API
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params = await _params(request)
+        call = Call(method, params)
+        self.calls.append(call)
+        if self.retry_after[method]:
+            response = _error(429, "Too Many Requests: retry after", retry_after=self.retry_after[method].popleft())
+        else:
+            handler = getattr(self, f"_m_{method}", None)
+            response = _ok(True) if handler is None else await handler(params)
+        call.status = response.status
+        return response
+
+    async def _m_getMe(self, params: dict[str, Any]) -> web.Response:
+        return _ok(BOT_USER)
+
+    async def _m_getUpdates(self, params: dict[str, Any]) -> web.Response:
+        offset = int(params.get("offset") or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout=min(float(params.get("timeout") or 0), 1.0))
+            except asyncio.TimeoutError:
+                pass
+        return _ok(self.updates[:100])
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
+        return self._send(params, {"text": params.get("text", "")})
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> web.Response:
+        photo = [{"file_id": "photo-file-id", "file_unique_id": "u1", "width": 700, "height": 350}]
+        return self._send(params, {"photo": photo, "caption": params.get("caption", "")})
+
+    def _send(self, params: dict[str, Any], content: dict[str, Any]) -> web.Response:
+        chat_id = int(params["chat_id"])
+        if chat_id in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        limited = self._over_limit(chat_id)
+        if limited:
+            self.too_many += 1
+            return _error(429, f"Too Many Requests: retry after {limited}", retry_after=limited)
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": {"id": chat_id, "type": "private"}, "from": BOT_USER, **content}
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        return _ok(message)
+
+    def _over_limit(self, chat_id: int) -> int:
+        now = time.monotonic()
+        if self.per_chat_rate is not None:
+            last = self._recent_chat.get(chat_id)
+            if last is not None and now - last < 1 / self.per_chat_rate:
+                return 1
+        if self.global_rate is not None:
+            while self._recent and now - self._recent[0] >= 1:
+                self._recent.popleft()
+            if len(self._recent) >= self.global_rate:
+                return 1
+            self._recent.append(now)
+        self._recent_chat[chat_id] = now
+        return 0
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    content_type = request.content_type
+    if content_type == "application/json":
+        return dict(await request.json())
+    form = await request.post()
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        if isinstance(value, web.FileField):
+            params[key] = {"filename": value.filename, "size": len(value.file.read())}
+        elif key in JSON_FIELDS or (isinstance(value, str) and value[:1] in "[{"):
+            params[key] = json.loads(value)
+        else:
+            params[key] = value
+    return params
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(code: int, description: str, **parameters: Any) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=code)
+
+
+# real-format updates, as Telegram sends them
+
+_update_ids = itertools.count(10_000)
+
+
+def user(chat_id: int) -> dict[str, Any]:
+    return {"id": chat_id, "is_bot": False, "first_name": "Олена", "language_code": "uk"}
+
+
+def private_chat(chat_id: int) -> dict[str, Any]:
+    return {"id": chat_id, "type": "private", "first_name": "Олена"}
+
+
+def message_update(chat_id: int, text: str | None = None, update_id: int | None = None, **content: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {"message_id": next(_update_ids), "date": int(time.time()), "chat": private_chat(chat_id),
+                               "from": user(chat_id), **content}
+    if text is not None:
+        message["text"] = text
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id if update_id is not None else next(_update_ids), "message": message}
+
+
+def callback_update(chat_id: int, data: str, update_id: int | None = None) -> dict[str, Any]:
+    return {"update_id": update_id if update_id is not None else next(_update_ids), "callback_query": {
+        "id": str(next(_update_ids)), "from": user(chat_id), "chat_instance": "ci-1", "data": data,
+        "message": {"message_id": 1, "date": int(time.time()), "chat": private_chat(chat_id), "from": BOT_USER,
+                    "text": "…"}}}
+
+
+def member_update(chat_id: int, status: str) -> dict[str, Any]:
+    old = "member" if status == "kicked" else "kicked"
+    return {"update_id": next(_update_ids), "my_chat_member": {
+        "chat": private_chat(chat_id), "from": user(chat_id), "date": int(time.time()),
+        "old_chat_member": {"status": old, "user": BOT_USER, **({"until_date": 0} if old == "kicked" else {})},
+        "new_chat_member": {"status": status, "user": BOT_USER, **({"until_date": 0} if status == "kicked" else {})}}}

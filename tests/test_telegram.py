@@ -1,0 +1,295 @@
+"""The Telegram channel against a fake Bot API on 127.0.0.1, driven over the real webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from core.periods import Period
+from core.register import parse_register
+from bot.bootstrap import build_app
+from bot.serve import Server
+from bot.settings import Settings
+from storage.models import ResidentRow
+from storage.register_store import accepted_readings, import_register
+from tests.conftest import KYIV
+from tests.fake_telegram import FakeTelegram, callback_update, member_update, message_update
+
+DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
+SECRET = "webhook-secret_1"
+OLENA = 5550001
+
+
+class TelegramBot:
+    """The bot serving on 127.0.0.1, and a resident's-eye view of it through the fake API."""
+
+    def __init__(self, server: Server, api: FakeTelegram) -> None:
+        self.server = server
+        self.api = api
+        self.channel = server.channels[0]
+        self.url = f"http://127.0.0.1:{server.http.port}"
+        self.http = aiohttp.ClientSession()
+
+    async def post(self, update: dict | bytes, secret: str | None = SECRET) -> int:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        body = update if isinstance(update, bytes) else json.dumps(update).encode()
+        async with self.http.post(f"{self.url}/telegram/webhook", data=body, headers={
+                **headers, "Content-Type": "application/json"}) as response:
+            return response.status
+
+    async def settle(self) -> None:
+        await self.channel.worker.drain()
+
+    async def say(self, chat: int, text: str) -> list[str]:
+        before = len(self.api.texts(chat))
+        assert await self.post(message_update(chat, text)) == 200
+        await self.settle()
+        return self.api.texts(chat)[before:]
+
+    async def press(self, chat: int, label: str) -> list[str]:
+        before = len(self.api.texts(chat))
+        assert await self.post(callback_update(chat, self.api.button(chat, label))) == 200
+        await self.settle()
+        return self.api.texts(chat)[before:]
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+def settings_for(tmp_path: Path, api: FakeTelegram, **extra: object) -> Settings:
+    values: dict[str, object] = dict(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", telegram_token=api.token, telegram_api_url=api.url,
+        public_url="https://bot.example.org", telegram_webhook_secret=SECRET, http_host="127.0.0.1", http_port=0,
+        clock=datetime(2026, 11, 20, 12, tzinfo=KYIV))
+    values.update(extra)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+async def api():
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def start_bot(settings: Settings, api: FakeTelegram) -> TelegramBot:
+    app = await build_app(settings)
+    async with app.uow_factory() as uow:
+        await import_register(uow.session, parse_register(DEMO.read_bytes(), app.suppliers))
+        await uow.commit()
+    server = Server(app)
+    await server.start()
+    return TelegramBot(server, api)
+
+
+async def stop_bot(bot: TelegramBot) -> None:
+    await bot.close()
+    await bot.server.stop()
+    await bot.server.app.close()
+
+
+@pytest.fixture
+async def bot(tmp_path, api):
+    started = await start_bot(settings_for(tmp_path, api), api)
+    yield started
+    await stop_bot(started)
+
+
+async def link_heat(bot: TelegramBot, chat: int = OLENA) -> None:
+    await bot.say(chat, "/start")
+    await bot.press(chat, "🏠 Мої рахунки")
+    await bot.press(chat, "➕ Додати рахунок")
+    await bot.press(chat, "Тепло та гаряча вода")
+    await bot.say(chat, "100000000000001")
+    await bot.say(chat, "1234,56")
+
+
+async def test_the_whole_conversation_in_telegram_ends_in_the_export(bot, api):
+    greeting = await bot.say(OLENA, "/start")
+    assert greeting[0].startswith("Вітаю! Я Комуналка")
+    assert [b["text"] for b in api.last_keyboard(OLENA)][:1] == ["📝 Передати показники"]
+    await link_heat(bot)
+    assert "Рахунок Тепло та гаряча вода •••0001 додано" in "\n".join(api.texts(OLENA))
+    await bot.press(OLENA, "📝 Передати показники")
+    await bot.say(OLENA, "1525,5")
+    await bot.press(OLENA, "Без змін")
+    summary = await bot.press(OLENA, "Без змін")
+    assert "1520,125 → 1525,5 Гкал, споживання 5,375 Гкал" in summary[0]
+    receipt = await bot.press(OLENA, "✅ Підтвердити")
+    assert "Номер квитанції: KM-2611-" in receipt[0]
+    async with bot.server.app.uow_factory() as uow:
+        rows = await accepted_readings(uow.session, "heat", Period(2026, 11))
+    assert {r[10] for r in rows} == {"telegram"} and len(rows) == 3
+    assert all(len(b["callback_data"].encode()) <= 64 for c in api.sent() for row in
+               (c.params.get("reply_markup") or {"inline_keyboard": []})["inline_keyboard"] for b in row)
+
+
+async def test_every_button_press_is_answered_so_the_spinner_stops(bot, api):
+    await bot.say(OLENA, "/start")
+    for label in ("❓ Довідка", "☰ Меню", "🔔 Нагадування"):
+        await bot.press(OLENA, label)
+    assert len(api.method_calls("answerCallbackQuery")) == 3
+
+
+async def test_start_sets_the_webhook_with_its_secret_and_the_command_menus(bot, api):
+    [webhook] = api.method_calls("setWebhook")
+    assert webhook.params["url"] == "https://bot.example.org/telegram/webhook"
+    assert webhook.params["secret_token"] == SECRET
+    assert set(webhook.params["allowed_updates"]) == {"message", "callback_query", "my_chat_member"}
+    menus = {c.params.get("language_code"): [x["command"] for x in c.params["commands"]]
+             for c in api.method_calls("setMyCommands")}
+    assert menus == {None: ["start", "menu", "cancel", "help", "language"], "en": ["start", "menu", "cancel", "help",
+                                                                                   "language"]}
+
+
+async def test_a_request_without_the_right_secret_is_refused_and_not_processed(bot, api):
+    assert await bot.post(message_update(OLENA, "/start"), secret=None) == 401
+    assert await bot.post(message_update(OLENA, "/start"), secret="wrong") == 401
+    await bot.settle()
+    assert api.sent(OLENA) == []
+
+
+@pytest.mark.parametrize("body", [b"not json", b"", b"[1, 2]", b'{"update_id": "x"}', b'{"message": {}}',
+                                  b"\xff\xfe"])
+async def test_a_body_that_is_not_an_update_gets_400(bot, api, body):
+    assert await bot.post(body) == 400
+
+
+async def test_a_redelivered_update_is_answered_once(bot, api):
+    update = message_update(OLENA, "/start", update_id=777)
+    assert await bot.post(update) == 200
+    await bot.settle()
+    assert await bot.post(update) == 200
+    await bot.settle()
+    assert len(api.texts(OLENA)) == 3  # welcome, privacy notice, menu: once
+
+
+async def test_a_burst_from_one_resident_gets_every_answer_and_one_consistent_state(bot, api):
+    await bot.say(OLENA, "/start")
+    before = len(api.texts(OLENA))
+    statuses = await asyncio.gather(*(bot.post(message_update(OLENA, "/menu")) for _ in range(15)))
+    assert statuses == [200] * 15
+    await bot.settle()
+    assert api.texts(OLENA)[before:] == ["Головне меню. Що робимо?"] * 15
+    async with bot.server.app.uow_factory() as uow:
+        session = json.loads((await uow.session.execute(select(ResidentRow.session))).scalar_one())
+    assert session["step"] == "menu" and session["seq"] == 1 + 15  # every transition kept, none lost
+
+
+async def test_updates_the_bot_does_not_handle_are_answered_politely_or_ignored(bot, api):
+    await bot.say(OLENA, "/start")
+    sticker = {"file_id": "s", "file_unique_id": "u", "type": "regular", "width": 1, "height": 1,
+               "is_animated": False, "is_video": False}
+    answer = await bot.post(message_update(OLENA, sticker=sticker))
+    await bot.settle()
+    assert answer == 200 and api.texts(OLENA)[-2].startswith("Я розумію лише текст і кнопки")
+    before = len(api.sent())
+    edited = message_update(OLENA, "змінено")
+    edited["edited_message"] = edited.pop("message")
+    group = message_update(-100123, "hello")
+    group["message"]["chat"] = {"id": -100123, "type": "group", "title": "Будинок"}
+    channel_post = {"update_id": 31337, "channel_post": {"message_id": 1, "date": 0,
+                                                         "chat": {"id": -1001, "type": "channel"}, "text": "x"}}
+    for update in (edited, group, channel_post):
+        assert await bot.post(update) == 200
+    await bot.settle()
+    assert len(api.sent()) == before
+
+
+async def test_a_photo_where_a_number_is_asked_gets_a_polite_answer(bot, api):
+    await link_heat(bot)
+    await bot.press(OLENA, "📝 Передати показники")
+    photo = [{"file_id": "big", "file_unique_id": "b", "width": 800, "height": 600}]
+    await bot.post(message_update(OLENA, photo=photo))
+    await bot.settle()
+    assert api.texts(OLENA)[-2].startswith("Я розумію лише текст і кнопки")
+
+
+async def test_a_resident_who_blocks_the_bot_is_unreachable_until_unblocking(bot, api):
+    await bot.say(OLENA, "/start")
+    await bot.post(member_update(OLENA, "kicked"))
+    await bot.settle()
+    assert not await reachable(bot, OLENA)
+    await bot.post(member_update(OLENA, "member"))
+    await bot.settle()
+    assert await reachable(bot, OLENA)
+
+
+async def test_a_403_when_sending_marks_the_resident_unreachable(bot, api):
+    await bot.say(OLENA, "/start")
+    api.blocked.add(OLENA)
+    await bot.say(OLENA, "/help")
+    assert not await reachable(bot, OLENA)
+    api.blocked.clear()
+    await bot.say(OLENA, "/menu")  # writing again makes them reachable
+    assert await reachable(bot, OLENA)
+
+
+async def reachable(bot: TelegramBot, chat: int) -> bool:
+    async with bot.server.app.uow_factory() as uow:
+        return (await uow.session.execute(
+            select(ResidentRow.reachable).where(ResidentRow.external_id == str(chat)))).scalar_one()
+
+
+async def test_retry_after_is_honoured_and_the_message_still_arrives(bot, api):
+    await bot.say(OLENA, "/start")
+    api.retry_after["sendMessage"].append(1)
+    calls_before = len(api.method_calls("sendMessage"))
+    started = asyncio.get_running_loop().time()
+    replies = await bot.say(OLENA, "/menu")
+    assert replies == ["Головне меню. Що робимо?"]
+    assert asyncio.get_running_loop().time() - started >= 1
+    assert [c.status for c in api.method_calls("sendMessage")[calls_before:]] == [429, 200]
+
+
+async def test_health_and_metrics(bot, api):
+    await bot.say(OLENA, "/start")
+    async with bot.http.get(f"{bot.url}/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"status": "ok", "channels": ["telegram"], "database": "ok"}
+    async with bot.http.get(f"{bot.url}/metrics") as response:
+        text = await response.text()
+    assert 'komunalka_updates_total{channel="telegram",outcome="handled"} 1.0' in text
+    assert 'komunalka_replies_sent_total{channel="telegram"} 3.0' in text
+    assert "komunalka_handling_seconds_bucket" in text
+
+
+async def test_polling_mode_records_then_handles(tmp_path, api):
+    bot = await start_bot(settings_for(tmp_path, api, public_url=None), api)
+    try:
+        assert api.method_calls("deleteWebhook") and not api.method_calls("setWebhook")
+        api.push_update(message_update(OLENA, "/start", update_id=500))
+        api.push_update(message_update(OLENA, "/help", update_id=501))
+        for _ in range(100):
+            if len(api.texts(OLENA)) >= 4:
+                break
+            await asyncio.sleep(0.05)
+        assert api.texts(OLENA)[-1].startswith("Правила передачі показників")
+        offsets = [int(c.params.get("offset") or 0) for c in api.method_calls("getUpdates")]
+        assert max(offsets) == 502
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_reply_stored_but_not_sent_before_a_crash_is_sent_at_the_next_start(tmp_path, api):
+    settings = settings_for(tmp_path, api)
+    bot = await start_bot(settings, api)
+    app = bot.server.app
+    from core.events import ChatRef, Started
+
+    await app.service.handle(Started(ChatRef("telegram", str(OLENA))), outbox=True)  # committed, never sent
+    await stop_bot(bot)
+    assert api.sent(OLENA) == []
+    again = await start_bot(settings, api)
+    try:
+        assert api.texts(OLENA)[0].startswith("Вітаю!")
+        assert len(api.texts(OLENA)) == 3
+    finally:
+        await stop_bot(again)
