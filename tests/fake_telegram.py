@@ -41,6 +41,7 @@ class FakeTelegram:
         self.global_rate = global_rate  # messages a second in all; over it: 429
         self.per_chat_rate = per_chat_rate
         self.too_many = 0
+        self.hold: dict[str, asyncio.Event] = {}  # method -> answered only once the event is set
         self._recent: deque[float] = deque()
         self._recent_chat: dict[int, float] = {}
         self._message_ids = itertools.count(1)
@@ -52,7 +53,7 @@ class FakeTelegram:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -60,7 +61,14 @@ class FakeTelegram:
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 
+    def release(self) -> None:
+        """Answer every held call now, and hold nothing more."""
+        for event in self.hold.values():
+            event.set()
+        self.hold.clear()
+
     async def stop(self) -> None:
+        self.release()
         if self._runner:
             await self._runner.cleanup()
 
@@ -102,6 +110,8 @@ class FakeTelegram:
         params = await _params(request)
         call = Call(method, params)
         self.calls.append(call)
+        if method in self.hold:
+            await self.hold[method].wait()
         if self.retry_after[method]:
             response = _error(429, "Too Many Requests: retry after", retry_after=self.retry_after[method].popleft())
         else:
