@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,9 +45,10 @@ async def build_app(settings: Settings) -> App:
     await migrate(engine)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     clock = make_clock(settings)
+    write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def uow_factory() -> SqlUnitOfWork:
-        return SqlUnitOfWork(sessions)
+        return SqlUnitOfWork(sessions, write_lock)
 
     service = ConversationService(uow_factory, CONVERSATION, suppliers, clock, settings.zone)
     return App(settings, engine, suppliers, service, uow_factory, clock)

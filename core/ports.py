@@ -53,6 +53,9 @@ class PreviousReading:
 
 
 class Residents(Protocol):
+    async def prefetch(self, chats: list[ChatRef]) -> None:
+        """Load (and lock, creating where new) several residents in one go, for a batch of steps."""
+
     async def get_or_create(self, chat: ChatRef) -> Resident:
         """The resident of this chat, created on first contact; locks the row until commit."""
 
@@ -117,6 +120,12 @@ class Inbox(Protocol):
     async def record(self, channel: str, event_id: str, payload: str | None, at: datetime) -> bool:
         """Keep an event to handle later; False when it was recorded before."""
 
+    async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime) -> set[str]:
+        """Keep several events (id, payload) in one go; returns the ids that were new."""
+
+    async def prefetch(self, channel: str, event_ids: list[str]) -> None:
+        """Load several events' records in one go, for a batch of steps."""
+
     async def mark_handled(self, channel: str, event_id: str, at: datetime) -> bool:
         """True the first time an event is handled (recorded or not), False for a repeat."""
 
@@ -135,7 +144,8 @@ class PendingReplies:
 class Outbox(Protocol):
     """Replies stored in the step's own transaction, deleted once sent: a crash resends, never loses."""
 
-    async def add(self, chat: ChatRef, language: str, body: str, at: datetime) -> int: ...
+    async def add(self, chat: ChatRef, language: str, body: str, at: datetime) -> int:
+        """Keep replies; the id is known at once, the row is written with the transaction."""
 
     async def done(self, ids: list[int]) -> None: ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -55,29 +56,57 @@ class ConversationService:
         chat = event.chat
         async with self.locks.hold((chat.channel, chat.chat_id)):
             async with self._uow_factory() as uow:
-                if inbound_id is not None and not await uow.inbox.mark_handled(chat.channel, inbound_id, self._clock()):
-                    return Outcome(chat, "uk", (), duplicate=True)
-                resident = await uow.residents.get_or_create(chat)
-                if not resident.reachable:
-                    resident.reachable = True  # writing to the bot makes a resident reachable again
-                turn = Turn(
-                    resident=resident,
-                    uow=uow,
-                    now=self._clock().astimezone(self._tz),
-                    suppliers=self._suppliers,
-                    channel=chat.channel,
-                )
-                await self._conversation.handle(turn, event)
-                if turn.session.get("forgotten"):
-                    language = resident.language
-                else:
-                    # state that does not survive JSON fails here, not after a restart
-                    resident.session = json.loads(json.dumps(resident.session))
-                    await uow.residents.save(resident)
-                    language = resident.language
-                replies = tuple(turn.replies)
-                outbox_id = None
-                if outbox and replies:
-                    outbox_id = await uow.outbox.add(chat, language, encode_replies(replies), self._clock())
+                outcome = await self._step(uow, event, inbound_id, outbox)
                 await uow.commit()
-        return Outcome(chat, language, replies, outbox_id=outbox_id)
+        return outcome
+
+    async def handle_batch(self, items: list[tuple[Inbound, str]], *, outbox: bool = True) -> list[Outcome | Exception]:
+        """Several recorded events in one transaction, in order; one commit for all of them.
+
+        A busy bot spends its database time on commits and round trips, not on steps: batching
+        them is what lets SQLite keep up. Should any step fail, the batch is rolled back and each
+        event is handled on its own, so one bad event costs the others nothing.
+        """
+        keys = sorted({(e.chat.channel, e.chat.chat_id) for e, _ in items})
+        try:
+            async with AsyncExitStack() as held:
+                for key in keys:  # always in the same order: two batches cannot deadlock
+                    await held.enter_async_context(self.locks.hold(key))
+                async with self._uow_factory() as uow:
+                    await uow.residents.prefetch([e.chat for e, _ in items])
+                    await uow.inbox.prefetch(items[0][0].chat.channel, [i for _, i in items])
+                    outcomes: list[Outcome | Exception] = [
+                        await self._step(uow, event, inbound_id, outbox) for event, inbound_id in items
+                    ]
+                    await uow.commit()
+                return outcomes
+        except Exception:
+            if len(items) == 1:
+                raise
+            log.warning("a batch of %d events failed; handling them one by one", len(items))
+        results: list[Outcome | Exception] = []
+        for event, inbound_id in items:
+            try:
+                results.append(await self.handle(event, inbound_id=inbound_id, outbox=outbox))
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    async def _step(self, uow: UnitOfWork, event: Inbound, inbound_id: str | None, outbox: bool) -> Outcome:
+        chat = event.chat
+        if inbound_id is not None and not await uow.inbox.mark_handled(chat.channel, inbound_id, self._clock()):
+            return Outcome(chat, "uk", (), duplicate=True)
+        resident = await uow.residents.get_or_create(chat)
+        resident.reachable = True  # writing to the bot makes a resident reachable again
+        turn = Turn(resident=resident, uow=uow, now=self._clock().astimezone(self._tz), suppliers=self._suppliers,
+                    channel=chat.channel)
+        await self._conversation.handle(turn, event)
+        if not turn.session.get("forgotten"):
+            # state that does not survive JSON fails here, not after a restart
+            resident.session = json.loads(json.dumps(resident.session))
+            await uow.residents.save(resident)
+        replies = tuple(turn.replies)
+        outbox_id = None
+        if outbox and replies:
+            outbox_id = await uow.outbox.add(chat, resident.language, encode_replies(replies), self._clock())
+        return Outcome(chat, resident.language, replies, outbox_id=outbox_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import Milli, UtcDateTime
@@ -152,9 +152,9 @@ class OutboxRow(Base):
     """Replies of a committed step, until the channel has sent them."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_channel", "channel", "id"),)
+    __table_args__ = (Index("ix_outbox_channel", "channel", "created_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # made by the writer
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
@@ -62,26 +64,66 @@ def to_reading(row: ReadingRow, submission: SubmissionRow) -> Reading:
 
 
 class SqlResidents:
+    """Residents as ORM rows held for the transaction: a batch of steps writes them in one flush."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
+        self._rows: dict[ChatRef, ResidentRow] = {}
+        self._created: set[ChatRef] = set()
+
+    async def prefetch(self, chats: list[ChatRef]) -> None:
+        wanted = [c for c in dict.fromkeys(chats) if c not in self._rows]
+        if not wanted:
+            return
+        rows = (await self._s.execute(
+            select(ResidentRow).where(tuple_(ResidentRow.channel, ResidentRow.external_id).in_(
+                [(c.channel, c.chat_id) for c in wanted])).with_for_update()
+        )).scalars()
+        for row in rows:
+            self._rows[ChatRef(row.channel, row.external_id)] = row
+        missing = [c for c in wanted if c not in self._rows]
+        if not missing:
+            return
+        now = now_utc()
+        if len(missing) == 1:
+            # a lone new resident may race another process: the upsert settles it without an error
+            chat = missing[0]
+            self._created.update(missing if await insert_ignoring_conflict(self._s, ResidentRow, dict(
+                channel=chat.channel, external_id=chat.chat_id, language="uk", reachable=True, session="{}",
+                created_at=now, updated_at=now)) else [])
+            row = (await self._s.execute(select(ResidentRow).where(
+                ResidentRow.channel == chat.channel, ResidentRow.external_id == chat.chat_id).with_for_update()
+            )).scalar_one()
+            self._rows[chat] = row
+            return
+        for chat in missing:
+            row = ResidentRow(channel=chat.channel, external_id=chat.chat_id, language="uk", reachable=True,
+                              session="{}", created_at=now, updated_at=now)
+            self._s.add(row)
+            self._rows[chat] = row
+            self._created.add(chat)
+        await self._s.flush()
 
     async def get_or_create(self, chat: ChatRef) -> Resident:
-        now = now_utc()
-        created = await insert_ignoring_conflict(self._s, ResidentRow, dict(
-            channel=chat.channel, external_id=chat.chat_id, language="uk", reachable=True, session="{}",
-            created_at=now, updated_at=now))
-        row = (await self._s.execute(
-            select(ResidentRow).where(ResidentRow.channel == chat.channel, ResidentRow.external_id == chat.chat_id)
-            .with_for_update()
-        )).scalar_one()
-        return Resident(row.id, chat, row.language, row.reachable, json.loads(row.session), is_new=created)
+        if chat not in self._rows:
+            await self.prefetch([chat])
+        row = self._rows[chat]
+        return Resident(row.id, chat, row.language, row.reachable, json.loads(row.session),
+                        is_new=chat in self._created)
 
     async def save(self, resident: Resident) -> None:
-        await self._s.execute(update(ResidentRow).where(ResidentRow.id == resident.id).values(
-            language=resident.language, reachable=resident.reachable,
-            session=json.dumps(resident.session, ensure_ascii=False), updated_at=now_utc()))
+        row = self._rows[resident.chat]
+        row.language = resident.language
+        row.reachable = resident.reachable
+        row.session = json.dumps(resident.session, ensure_ascii=False)
+        row.updated_at = now_utc()
 
     async def forget(self, resident_id: int) -> None:
+        for chat, row in list(self._rows.items()):
+            if row.id == resident_id:
+                self._s.expunge(row)
+                del self._rows[chat]
+                self._created.discard(chat)
         await self._s.execute(update(SubmissionRow).where(SubmissionRow.resident_id == resident_id)
                               .values(resident_id=None))
         await self._s.execute(delete(LinkRow).where(LinkRow.resident_id == resident_id))
@@ -89,6 +131,8 @@ class SqlResidents:
         await self._s.execute(delete(ResidentRow).where(ResidentRow.id == resident_id))
 
     async def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
+        if chat in self._rows:
+            self._rows[chat].reachable = reachable
         await self._s.execute(update(ResidentRow).where(
             ResidentRow.channel == chat.channel, ResidentRow.external_id == chat.chat_id).values(reachable=reachable))
 
@@ -226,19 +270,51 @@ class SqlReminderPreferences:
 class SqlInbox:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
+        self._rows: dict[tuple[str, str], InboundEventRow | None] = {}
+
+    async def prefetch(self, channel: str, event_ids: list[str]) -> None:
+        wanted = [e for e in dict.fromkeys(event_ids) if (channel, e) not in self._rows]
+        if not wanted:
+            return
+        rows = (await self._s.execute(select(InboundEventRow).where(
+            InboundEventRow.channel == channel, InboundEventRow.event_id.in_(wanted)))).scalars()
+        for e in wanted:
+            self._rows[(channel, e)] = None
+        for row in rows:
+            self._rows[(channel, row.event_id)] = row
 
     async def record(self, channel: str, event_id: str, payload: str | None, at: datetime) -> bool:
         return await insert_ignoring_conflict(self._s, InboundEventRow, dict(
             channel=channel, event_id=event_id, payload=payload, received_at=at))
 
+    async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime) -> set[str]:
+        ids = list(dict.fromkeys(e for e, _ in events))
+        known = set((await self._s.execute(select(InboundEventRow.event_id).where(
+            InboundEventRow.channel == channel, InboundEventRow.event_id.in_(ids)))).scalars())
+        fresh = {e: p for e, p in events if e not in known}
+        if fresh:
+            dialect = self._s.bind.dialect.name if self._s.bind else "sqlite"
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            await self._s.execute(insert(InboundEventRow).values([
+                dict(channel=channel, event_id=e, payload=p, received_at=at) for e, p in fresh.items()
+            ]).on_conflict_do_nothing())
+        return set(fresh)
+
     async def mark_handled(self, channel: str, event_id: str, at: datetime) -> bool:
-        result = await self._s.execute(update(InboundEventRow).where(
-            InboundEventRow.channel == channel, InboundEventRow.event_id == event_id,
-            InboundEventRow.handled_at.is_(None)).values(handled_at=at, payload=None))
-        if result.rowcount:  # type: ignore[attr-defined]
+        if (channel, event_id) not in self._rows:
+            await self.prefetch(channel, [event_id])
+        row = self._rows[(channel, event_id)]
+        if row is None:
+            # handled without having been recorded (the console, tests): remembered all the same
+            row = InboundEventRow(channel=channel, event_id=event_id, payload=None, received_at=at, handled_at=at)
+            self._s.add(row)
+            self._rows[(channel, event_id)] = row
             return True
-        return await insert_ignoring_conflict(self._s, InboundEventRow, dict(
-            channel=channel, event_id=event_id, payload=None, received_at=at, handled_at=at))
+        if row.handled_at is not None:
+            return False
+        row.handled_at = at
+        row.payload = None  # it held personal data; the id is all that is needed from now on
+        return True
 
     async def unhandled(self, channel: str, limit: int) -> list[tuple[str, str]]:
         rows = (await self._s.execute(select(InboundEventRow.event_id, InboundEventRow.payload).where(
@@ -252,9 +328,10 @@ class SqlOutbox:
         self._s = session
 
     async def add(self, chat: ChatRef, language: str, body: str, at: datetime) -> int:
-        row = OutboxRow(channel=chat.channel, chat_id=chat.chat_id, language=language, body=body, created_at=at)
+        # the id is made here, so the row can wait for the transaction's one flush
+        row = OutboxRow(id=secrets.randbits(62), channel=chat.channel, chat_id=chat.chat_id, language=language,
+                        body=body, created_at=at)
         self._s.add(row)
-        await self._s.flush()
         return row.id
 
     async def done(self, ids: list[int]) -> None:
@@ -262,17 +339,21 @@ class SqlOutbox:
 
     async def pending(self, channel: str, limit: int) -> list[PendingReplies]:
         rows = (await self._s.execute(select(OutboxRow).where(OutboxRow.channel == channel)
-                                      .order_by(OutboxRow.id).limit(limit))).scalars()
+                                      .order_by(OutboxRow.created_at, OutboxRow.id).limit(limit))).scalars()
         return [PendingReplies(r.id, ChatRef(r.channel, r.chat_id), r.language, r.body) for r in rows]
 
 
 class SqlUnitOfWork:
     """One transaction. On SQLite it holds the write lock from its first statement to its end."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], write_lock: asyncio.Lock | None = None) -> None:
         self._sessions = sessions
+        self._write_lock = write_lock
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        if self._write_lock is not None:
+            # SQLite has one writer at a time; waiting here is cheaper than SQLite's busy-sleep loop
+            await self._write_lock.acquire()
         self.session = self._sessions()
         self.inbox = SqlInbox(self.session)
         self.outbox = SqlOutbox(self.session)
@@ -284,8 +365,12 @@ class SqlUnitOfWork:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.session.rollback()
-        await self.session.close()
+        try:
+            await self.session.rollback()
+            await self.session.close()
+        finally:
+            if self._write_lock is not None:
+                self._write_lock.release()
 
     async def commit(self) -> None:
         await self.session.commit()

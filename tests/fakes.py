@@ -87,6 +87,9 @@ class _Residents:
     def __init__(self, s: Store) -> None:
         self.s = s
 
+    async def prefetch(self, chats: list[ChatRef]) -> None:
+        pass
+
     async def get_or_create(self, chat: ChatRef) -> Resident:
         row = self.s.residents.get(chat)
         if row is None:
@@ -208,6 +211,12 @@ class _Inbox:
             return False
         self.s.inbox[(channel, event_id)] = False
         return True
+
+    async def prefetch(self, channel: str, event_ids: list[str]) -> None:
+        pass
+
+    async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime) -> set[str]:
+        return {e for e, p in events if await self.record(channel, e, p, at)}
 
     async def mark_handled(self, channel: str, event_id: str, at: datetime) -> bool:
         if self.s.inbox.get((channel, event_id)):

@@ -96,7 +96,7 @@ async def test_an_update_acknowledged_just_before_a_sigkill_is_handled_after_res
     bot = BotProcess(variables, port)
     await bot.start()
     assert await bot.post(message_update(CHAT, "/start")) == 200
-    await wait_for(lambda: len(api.texts(CHAT)) == 3)
+    await wait_for(lambda: len(api.texts(CHAT)) == 1)
     help_payload = api.button(CHAT, "❓ Довідка")
     # Telegram got its 200; the bot is mid-way through the update (answering the button) when killed
     api.hold["answerCallbackQuery"] = asyncio.Event()
@@ -123,7 +123,7 @@ async def test_replies_of_a_step_committed_before_a_sigkill_are_sent_after_resta
     api.release()
     restarted = BotProcess(variables, port)
     await restarted.start()
-    await wait_for(lambda: len(api.texts(CHAT)) >= 3)
+    await wait_for(lambda: len(api.texts(CHAT)) >= 1)
     assert api.texts(CHAT)[0].startswith("Вітаю!")
     await restarted.terminate()
 
@@ -140,7 +140,7 @@ async def test_sigterm_finishes_the_update_in_hand_and_exits_cleanly(env, api):
     api.release()
     code, err = await bot.terminate()
     assert code == 0, err
-    assert len(api.texts(CHAT)) == 3
+    assert len(api.texts(CHAT)) == 1
     assert "Traceback" not in err
 
 

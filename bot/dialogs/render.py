@@ -79,3 +79,21 @@ def format_value(value: Any, language: str) -> str:
     if isinstance(value, Period):
         return f"{value.month:02d}.{value.year}"
     return str(value)
+
+
+def render_all(replies: tuple[Reply, ...], language: str, limit: int) -> list[Rendered]:
+    """Render replies, joining plain texts to the message after them while it fits ``limit``.
+
+    One message instead of three for a greeting, a notice and a menu: fewer calls, and kinder to
+    the platforms' per-chat rate limits.
+    """
+    merged: list[Rendered] = []
+    for reply in replies:
+        rendered = render(reply, language)
+        previous = merged[-1] if merged else None
+        if (previous is not None and not previous.buttons and previous.chart is None
+                and len(previous.text) + 2 + len(rendered.text) <= limit):
+            merged[-1] = Rendered(previous.text + "\n\n" + rendered.text, rendered.buttons, rendered.chart)
+        else:
+            merged.append(rendered)
+    return merged

@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Dispatcher, F, Router
@@ -39,10 +40,11 @@ from core.events import ChatRef, Inbound, Text
 from core.service import Outcome
 from bot.bootstrap import App
 from bot.dialogs.chart import chart_png
-from bot.dialogs.render import render, render_text
-from bot.inbox_worker import InboxWorker
+from bot.dialogs.render import render_all, render_text
+from bot.inbox_worker import Deliveries, InboxWorker, Recorded
 from bot.metrics import Metrics
 from bot.outbox import Outbox
+from bot.recorder import InboxRecorder
 from bot.telegram.translate import CHANNEL, chat_of, from_callback, from_message
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,15 @@ COMMANDS = {
     "en": [("start", "Start over"), ("menu", "Main menu"), ("cancel", "Cancel"),
            ("help", "Help and rules"), ("language", "Language / Мова")],
 }
+
+
+@dataclass(frozen=True)
+class Translated:
+    """What aiogram's handlers make of an update: the core's event, and a button press to answer."""
+
+    event: Inbound | None
+    inbound_id: str
+    callback_id: str | None = None
 
 
 class Unreachable(Exception):
@@ -82,7 +93,9 @@ class TelegramChannel:
         self._webhook_url = f"{settings.public_url.rstrip('/')}/telegram/webhook" if settings.public_url else None
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self._router())
-        self.worker = InboxWorker(CHANNEL, app.uow_factory, self._handle_recorded)
+        self.recorder = InboxRecorder(CHANNEL, app.uow_factory, app.clock)
+        self.worker = InboxWorker(CHANNEL, app.uow_factory, self._handle_batch)
+        self.deliveries = Deliveries()
         self.outbox = Outbox(CHANNEL, app.uow_factory)
         self._polling: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -113,6 +126,7 @@ class TelegramChannel:
             self._polling.cancel()
             await asyncio.gather(self._polling, return_exceptions=True)
         await self.worker.stop()
+        await self.deliveries.wait()
         await self.outbox.stop()
         await self.bot.session.close()
 
@@ -136,19 +150,9 @@ class TelegramChannel:
             self._metrics.updates.labels(CHANNEL, "malformed").inc()
             return web.Response(status=400, text="not a Telegram update")
         payload = body.decode("utf-8")
-        if await self._record([(update.update_id, payload)]):
-            self.worker.notify(str(update.update_id), payload)
+        if await self.recorder.record(str(update.update_id), payload):
+            self.worker.notify(Recorded(str(update.update_id), payload, update))
         return web.Response(status=200)
-
-    async def _record(self, updates: list[tuple[int, str]]) -> int:
-        """Store updates durably; returns how many were new."""
-        now = self._app.clock()
-        async with self._app.uow_factory() as uow:
-            new = 0
-            for update_id, payload in updates:
-                new += await uow.inbox.record(CHANNEL, str(update_id), payload, now)
-            await uow.commit()
-        return new
 
     async def _poll(self) -> None:
         offset: int | None = None
@@ -168,36 +172,87 @@ class TelegramChannel:
             if not updates:
                 continue
             # recorded first: the next getUpdates, with the higher offset, confirms them to Telegram
-            await self._record([(u.update_id, u.model_dump_json(by_alias=True, exclude_none=True)) for u in updates])
+            async with self._app.uow_factory() as uow:
+                await uow.inbox.record_many(CHANNEL, [
+                    (str(u.update_id), u.model_dump_json(by_alias=True, exclude_none=True)) for u in updates
+                ], self._app.clock())
+                await uow.commit()
             offset = updates[-1].update_id + 1
             self.worker.notify()
 
-    async def _handle_recorded(self, event_id: str, payload: str) -> None:
+    async def _handle_batch(self, batch: list[Recorded]) -> None:
+        """Translate a batch through aiogram's dispatcher, run its steps in one transaction, send."""
         started = time.perf_counter()
-        try:
-            update = Update.model_validate_json(payload, context={"bot": self.bot})
-        except ValidationError:
-            log.warning("telegram update %s: stored payload is not an update; dropped", event_id)
-            await self._mark_handled(event_id)
+        translated: list[Translated] = []
+        settled: list[str] = []  # nothing to converse about: recorded as handled
+        for item in batch:
+            update = item.parsed if isinstance(item.parsed, Update) else None
+            try:
+                update = update or Update.model_validate_json(item.payload, context={"bot": self.bot})
+                result = await self.dispatcher.feed_update(self.bot, update, inbound_id=item.event_id)
+            except ValidationError:
+                log.warning("telegram update %s: stored payload is not an update; dropped", item.event_id)
+                result = UNHANDLED
+            except Exception:
+                log.exception("telegram update %s failed", item.event_id)
+                self._metrics.errors.labels(CHANNEL, "handling").inc()
+                result = UNHANDLED
+            if isinstance(result, Translated) and result.event is not None:
+                translated.append(result)
+                continue
+            if result is UNHANDLED:
+                self._metrics.updates.labels(CHANNEL, "ignored").inc()
+            if isinstance(result, Translated):
+                settled.append(item.event_id)
+                if result.callback_id:
+                    self.deliveries.spawn(result.callback_id, lambda r=result: self._answer_callback(r.callback_id))
+            elif result is UNHANDLED:
+                settled.append(item.event_id)
+        if settled:
+            await self._mark_handled(settled)
+        if not translated:
             return
-        try:
-            result = await self.dispatcher.feed_update(self.bot, update, inbound_id=event_id)
-        except Exception:
-            log.exception("telegram update %s failed", event_id)
-            self._metrics.errors.labels(CHANNEL, "handling").inc()
-            await self._mark_handled(event_id)
-            return
-        if result is UNHANDLED:
-            self._metrics.updates.labels(CHANNEL, "ignored").inc()
-            await self._mark_handled(event_id)
+        outcomes = await self._app.service.handle_batch([(t.event, t.inbound_id) for t in translated])
+        for item, outcome in zip(translated, outcomes):
+            chat = item.event.chat if item.event else None
+            if isinstance(outcome, Exception):
+                log.error("telegram update %s failed while handling: %s", item.inbound_id,
+                          outcome.__class__.__name__)
+                self._metrics.errors.labels(CHANNEL, "handling").inc()
+                self._metrics.updates.labels(CHANNEL, "error").inc()
+                await self._mark_handled([item.inbound_id])
+                notice = render_text(Text("error_try_again"), "uk")
+                self.deliveries.spawn(chat, lambda i=item, c=chat, n=notice: self._reply_error(i, c, n))
+                continue
+            self._metrics.updates.labels(CHANNEL, "duplicate" if outcome.duplicate else "handled").inc()
+            self.deliveries.spawn(chat, lambda i=item, o=outcome: self._send_outcome(i, o, started))
+
+    async def _send_outcome(self, item: Translated, outcome: Outcome, started: float) -> None:
+        if item.callback_id:
+            await self._answer_callback(item.callback_id)
+        await self.deliver(outcome)
+        self.outbox.sent(outcome.outbox_id)
         self._metrics.latency.labels(CHANNEL).observe(time.perf_counter() - started)
 
-    async def _mark_handled(self, event_id: str) -> None:
+    async def _reply_error(self, item: Translated, chat: ChatRef, notice: str) -> None:
+        if item.callback_id:
+            await self._answer_callback(item.callback_id)
+        await self._send_text(chat, notice)
+
+    async def _answer_callback(self, callback_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(callback_id)  # stops the spinner on the button
+        except TelegramAPIError as exc:  # an old query cannot be answered; the press still counts
+            log.info("telegram: callback answer failed (%s)", exc.__class__.__name__)
+
+    async def _mark_handled(self, event_ids: list[str]) -> None:
         async with self._app.uow_factory() as uow:
-            await uow.inbox.mark_handled(CHANNEL, event_id, self._app.clock())
+            await uow.inbox.prefetch(CHANNEL, event_ids)
+            for event_id in event_ids:
+                await uow.inbox.mark_handled(CHANNEL, event_id, self._app.clock())
             await uow.commit()
 
-    # the dispatcher's handlers: translate, converse, send
+    # the dispatcher's handlers: only translate; the batch converses and sends
 
     def _router(self) -> Router:
         router = Router(name="komunalka")
@@ -207,19 +262,11 @@ class TelegramChannel:
         router.my_chat_member.register(self._on_member, private)
         return router
 
-    async def _on_message(self, message: Message, inbound_id: str) -> None:
-        await self._converse(from_message(message), inbound_id)
+    async def _on_message(self, message: Message, inbound_id: str) -> Translated:
+        return Translated(from_message(message), inbound_id)
 
-    async def _on_callback(self, callback: CallbackQuery, inbound_id: str) -> None:
-        try:
-            await self.bot.answer_callback_query(callback.id)  # stops the spinner on the button
-        except TelegramAPIError as exc:  # an old query cannot be answered; the press still counts
-            log.info("telegram: callback answer failed (%s)", exc.__class__.__name__)
-        event = from_callback(callback)
-        if event is None:
-            await self._mark_handled(inbound_id)
-            return
-        await self._converse(event, inbound_id)
+    async def _on_callback(self, callback: CallbackQuery, inbound_id: str) -> Translated:
+        return Translated(from_callback(callback), inbound_id, callback.id)
 
     async def _on_member(self, update: ChatMemberUpdated, inbound_id: str) -> None:
         status = update.new_chat_member.status
@@ -230,28 +277,13 @@ class TelegramChannel:
             await uow.commit()
         self._metrics.updates.labels(CHANNEL, "blocked" if not reachable else "unblocked").inc()
 
-    async def _converse(self, event: Inbound, inbound_id: str) -> None:
-        try:
-            outcome = await self._app.service.handle(event, inbound_id=inbound_id, outbox=True)
-        except Exception:
-            log.exception("telegram update %s failed while handling", inbound_id)
-            self._metrics.errors.labels(CHANNEL, "handling").inc()
-            self._metrics.updates.labels(CHANNEL, "error").inc()
-            await self._mark_handled(inbound_id)
-            await self._send_text(event.chat, render_text(Text("error_try_again"), "uk"))
-            return
-        self._metrics.updates.labels(CHANNEL, "duplicate" if outcome.duplicate else "handled").inc()
-        await self.deliver(outcome)
-        self.outbox.sent(outcome.outbox_id)
-
     # outbound
 
     async def deliver(self, outcome: Outcome) -> bool:
         """Send the replies in order; False when the resident has blocked the bot."""
         chat_id = int(outcome.chat.chat_id)
         try:
-            for reply in outcome.replies:
-                rendered = render(reply, outcome.language)
+            for rendered in render_all(outcome.replies, outcome.language, MAX_TEXT):
                 markup = _keyboard(rendered.buttons)
                 if rendered.chart is not None:
                     photo = BufferedInputFile(chart_png(rendered.chart), filename="history.png")

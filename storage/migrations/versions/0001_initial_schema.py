@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 00:45:43.376915
+Create Date: 2026-11-22 01:03:02.936170
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('supplier', 'number')
     )
     op.create_table('outbox',
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('chat_id', sa.String(length=64), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_channel', ['channel', 'id'], unique=False)
+        batch_op.create_index('ix_outbox_channel', ['channel', 'created_at'], unique=False)
 
     op.create_table('residents',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,0 +1,52 @@
+"""Recording inbound events durably, many per transaction.
+
+Each webhook request waits until its event is committed before answering 200; concurrent requests
+share one transaction (group commit), so a busy bot pays one commit per batch, not per update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from core.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+
+
+class InboxRecorder:
+    def __init__(self, channel: str, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime]) -> None:
+        self._channel = channel
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._waiting: list[tuple[str, str, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, event_id: str, payload: str) -> bool:
+        """Durably keep the event; True when it is new, False for a redelivery."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event_id, payload, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                async with self._uow_factory() as uow:
+                    new = await uow.inbox.record_many(self._channel, [(e, p) for e, p, _ in batch], self._clock())
+                    await uow.commit()
+            except Exception as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for event_id, _, future in batch:
+                if not future.done():
+                    future.set_result(event_id in new)
+                    new.discard(event_id)  # the same update twice in one batch: the second is a repeat
