@@ -97,3 +97,15 @@ def render_all(replies: tuple[Reply, ...], language: str, limit: int) -> list[Re
         else:
             merged.append(rendered)
     return merged
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """A text in pieces a platform takes, cut at line ends where possible."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    parts.append(text)
+    return parts

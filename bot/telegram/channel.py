@@ -40,7 +40,7 @@ from core.events import ChatRef, Inbound, Text
 from core.service import Outcome
 from bot.bootstrap import App
 from bot.dialogs.chart import chart_png
-from bot.dialogs.render import render_all, render_text
+from bot.dialogs.render import render_all, render_text, split_text
 from bot.inbox_worker import Deliveries, InboxWorker, Recorded
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -288,7 +288,7 @@ class TelegramChannel:
                 if rendered.chart is not None:
                     photo = BufferedInputFile(chart_png(rendered.chart), filename="history.png")
                     await self._call(SendPhoto(chat_id=chat_id, photo=photo, caption=rendered.chart.title[:MAX_CAPTION]))
-                parts = _split(rendered.text, MAX_TEXT)
+                parts = split_text(rendered.text, MAX_TEXT)
                 for i, part in enumerate(parts):
                     last = i == len(parts) - 1
                     await self._call(SendMessage(chat_id=chat_id, text=part, reply_markup=markup if last else None))
@@ -338,15 +338,3 @@ def _keyboard(rows: tuple[tuple[Any, ...], ...]) -> InlineKeyboardMarkup | None:
         return None
     return InlineKeyboardMarkup(inline_keyboard=[
         [InlineKeyboardButton(text=b.label, callback_data=b.payload) for b in row] for row in rows])
-
-
-def _split(text: str, limit: int) -> list[str]:
-    """Telegram takes at most 4096 characters a message: split at line ends where possible."""
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > 0 else limit
-        parts.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    parts.append(text)
-    return parts

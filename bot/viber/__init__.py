@@ -1,0 +1,1 @@
+"""The Viber channel: Viber's REST bot API in, the core's replies out."""

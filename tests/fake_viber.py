@@ -1,0 +1,149 @@
+"""A fake Viber REST bot API on 127.0.0.1, and real-format callbacks signed as Viber signs them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict[str, Any]
+    status: int = 0
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeViber:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.statuses: dict[str, deque[int]] = defaultdict(deque)  # receiver -> statuses to answer with
+        self.unsubscribed: set[str] = set()
+        self.local_webhook: str | None = None  # where set_webhook's check callback really goes
+        self.webhook_check_status: int | None = None
+        self._tokens = itertools.count(5_000_000_000_000_000_000)
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/pa/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/pa"  # type: ignore[union-attr]
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def sent(self, receiver: str | None = None) -> list[Call]:
+        return [c for c in self.calls if c.method == "send_message" and c.status == 0
+                and (receiver is None or c.body["receiver"] == receiver)]
+
+    def texts(self, receiver: str) -> list[str]:
+        return [c.body.get("text", "") for c in self.sent(receiver)]
+
+    def button(self, receiver: str, label: str) -> str:
+        for call in reversed(self.sent(receiver)):
+            board = call.body.get("keyboard")
+            if board:
+                for b in board["Buttons"]:
+                    if b["Text"] == label:
+                        return str(b["ActionBody"])
+                raise AssertionError(f"no button {label!r} in {[b['Text'] for b in board['Buttons']]}")
+        raise AssertionError("no keyboard sent")
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await request.json()
+        call = Call(method, body)
+        self.calls.append(call)
+        if request.headers.get("X-Viber-Auth-Token") != self.token:
+            call.status = 2
+            return web.json_response({"status": 2, "status_message": "invalidAuthToken"})
+        if method == "set_webhook":
+            if self.local_webhook:
+                check = {"event": "webhook", "timestamp": int(time.time() * 1000), "chat_hostname": "SN-376_",
+                         "message_token": next(self._tokens)}
+                raw = json.dumps(check).encode()
+                async with aiohttp.ClientSession() as http:
+                    async with http.post(self.local_webhook, data=raw,
+                                         headers={"X-Viber-Content-Signature": sign(raw, self.token)}) as r:
+                        self.webhook_check_status = r.status
+            return web.json_response({"status": 0, "status_message": "ok", "event_types": body.get("event_types")})
+        if method == "send_message":
+            receiver = body.get("receiver")
+            if self.statuses[receiver]:
+                call.status = self.statuses[receiver].popleft()
+            elif receiver in self.unsubscribed:
+                call.status = 6
+            if call.status == 6:
+                return web.json_response({"status": 6, "status_message": "notSubscribed"})
+            if call.status == 12:
+                return web.json_response({"status": 12, "status_message": "tooManyRequests"})
+            if call.status:
+                return web.json_response({"status": call.status, "status_message": "error"})
+            return web.json_response({"status": 0, "status_message": "ok", "message_token": next(self._tokens),
+                                      "chat_hostname": "SN-CHAT-05_", "billing_status": 1})
+        if method == "get_account_info":
+            return web.json_response({"status": 0, "status_message": "ok", "id": "pa:75346594275468546724",
+                                      "name": "Komunalka", "uri": "komunalka"})
+        return web.json_response({"status": 0, "status_message": "ok"})
+
+
+def sign(body: bytes, token: str = TOKEN) -> str:
+    return hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+
+
+_tokens = itertools.count(4_912_661_846_655_238_145)
+
+
+def user(user_id: str) -> dict[str, Any]:
+    return {"id": user_id, "name": "Олена Петренко", "avatar": "https://avatar.example.com/a.jpg", "country": "UA",
+            "language": "uk", "api_version": 10}
+
+
+def message_callback(user_id: str, text: str | None = None, token: int | None = None, **message: Any) -> dict[str, Any]:
+    content: dict[str, Any] = {"type": "text", "text": text, "tracking_data": "трекінг"} if text is not None else message
+    return {"event": "message", "timestamp": int(time.time() * 1000), "chat_hostname": "SN-CHAT-05_",
+            "message_token": token if token is not None else next(_tokens), "sender": user(user_id),
+            "message": content, "silent": False}
+
+
+def conversation_started(user_id: str, token: int | None = None) -> dict[str, Any]:
+    return {"event": "conversation_started", "timestamp": int(time.time() * 1000), "chat_hostname": "SN-CHAT-05_",
+            "message_token": token if token is not None else next(_tokens), "type": "open", "context": "",
+            "user": user(user_id), "subscribed": False}
+
+
+def subscribed(user_id: str) -> dict[str, Any]:
+    return {"event": "subscribed", "timestamp": int(time.time() * 1000), "chat_hostname": "SN-CHAT-05_",
+            "user": user(user_id), "message_token": next(_tokens)}
+
+
+def unsubscribed(user_id: str) -> dict[str, Any]:
+    return {"event": "unsubscribed", "timestamp": int(time.time() * 1000), "chat_hostname": "SN-CHAT-05_",
+            "user_id": user_id, "message_token": next(_tokens)}
+
+
+def delivery(event: str, user_id: str) -> dict[str, Any]:
+    body = {"event": event, "timestamp": int(time.time() * 1000), "chat_hostname": "SN-CHAT-05_",
+            "message_token": next(_tokens), "user_id": user_id}
+    if event == "failed":
+        body["desc"] = "failure description"
+    return body

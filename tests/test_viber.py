@@ -1,0 +1,253 @@
+"""The Viber channel against a fake Viber REST API on 127.0.0.1, driven over the real webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from core.events import Chart, ChatRef, Reply, t
+from core.periods import Period
+from core.service import Outcome
+from core.register import parse_register
+from bot.bootstrap import build_app
+from bot.serve import Server
+from bot.settings import Settings
+from storage.models import InboundEventRow, ResidentRow
+from storage.register_store import accepted_readings, import_register
+from tests.conftest import KYIV
+from tests.fake_viber import (
+    FakeViber,
+    conversation_started,
+    delivery,
+    message_callback,
+    sign,
+    subscribed,
+    unsubscribed,
+)
+from tests.test_telegram_process import free_port
+
+DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
+OLENA = "01234567890A="
+
+
+class ViberBot:
+    def __init__(self, server: Server, api: FakeViber) -> None:
+        self.server, self.api = server, api
+        self.channel = server.channels[0]
+        self.url = f"http://127.0.0.1:{server.http.port}"
+        self.http = aiohttp.ClientSession()
+
+    async def post(self, callback: dict | bytes, signature: str | None = "sign") -> aiohttp.ClientResponse:
+        body = callback if isinstance(callback, bytes) else json.dumps(callback, ensure_ascii=False).encode()
+        headers = {} if signature is None else {"X-Viber-Content-Signature": sign(body) if signature == "sign"
+                                                else signature}
+        response = await self.http.post(f"{self.url}/viber/webhook", data=body, headers=headers)
+        await response.read()
+        return response
+
+    async def settle(self) -> None:
+        await self.channel.worker.drain()
+        await self.channel.deliveries.wait()
+
+    async def say(self, user: str, text: str) -> list[str]:
+        before = len(self.api.texts(user))
+        assert (await self.post(message_callback(user, text))).status == 200
+        await self.settle()
+        return self.api.texts(user)[before:]
+
+    async def tap(self, user: str, label: str) -> list[str]:
+        return await self.say(user, self.api.button(user, label))
+
+
+@pytest.fixture
+async def api():
+    fake = FakeViber()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def start_bot(tmp_path: Path, api: FakeViber, **extra: object) -> ViberBot:
+    port = free_port()
+    api.local_webhook = f"http://127.0.0.1:{port}/viber/webhook"
+    values: dict[str, object] = dict(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", viber_token=api.token, viber_api_url=api.url,
+        viber_name="Комуналка", public_url="https://bot.example.org", http_host="127.0.0.1", http_port=port,
+        clock=datetime(2026, 11, 20, 12, tzinfo=KYIV))
+    values.update(extra)
+    app = await build_app(Settings(_env_file=None, **values))
+    async with app.uow_factory() as uow:
+        await import_register(uow.session, parse_register(DEMO.read_bytes(), app.suppliers))
+        await uow.commit()
+    server = Server(app)
+    await server.start()
+    bot = ViberBot(server, api)
+    bot.channel.backoff_s = 0.05
+    return bot
+
+
+@pytest.fixture
+async def bot(tmp_path, api):
+    started = await start_bot(tmp_path, api)
+    yield started
+    await started.http.close()
+    await started.server.stop()
+    await started.server.app.close()
+
+
+async def welcome(bot: ViberBot, user: str = OLENA) -> dict:
+    response = await bot.post(conversation_started(user))
+    assert response.status == 200
+    return await response.json()
+
+
+async def test_start_sets_the_webhook_and_answers_viber_s_check(bot, api):
+    [call] = [c for c in api.calls if c.method == "set_webhook"]
+    assert call.body["url"] == "https://bot.example.org/viber/webhook"
+    assert "conversation_started" in call.body["event_types"]
+    assert api.webhook_check_status == 200
+
+
+async def test_conversation_started_gets_the_welcome_with_the_menu_in_the_response(bot, api):
+    body = await welcome(bot)
+    assert body["type"] == "text" and body["text"].startswith("Вітаю! Я Комуналка")
+    assert "Що я зберігаю" in body["text"] and body["sender"]["name"] == "Комуналка"
+    buttons = body["keyboard"]["Buttons"]
+    assert [b["Text"] for b in buttons][:1] == ["📝 Передати показники"]
+    assert all(b["ActionType"] == "reply" and b["ActionBody"].startswith("kb:") for b in buttons)
+    assert body["min_api_version"] >= 7
+    assert api.sent() == []  # nothing else may be sent before the resident writes
+
+
+async def test_the_whole_conversation_in_viber_ends_in_the_export(bot, api):
+    body = await welcome(bot)
+    [accounts] = [b["ActionBody"] for b in body["keyboard"]["Buttons"] if b["Text"] == "🏠 Мої рахунки"]
+    await bot.say(OLENA, accounts)  # a tap on the welcome's keyboard comes back as its ActionBody
+    await bot.tap(OLENA, "➕ Додати рахунок")
+    await bot.tap(OLENA, "Тепло та гаряча вода")
+    await bot.say(OLENA, "100000000000001")
+    linked = await bot.say(OLENA, "1234,56")
+    assert "Рахунок Тепло та гаряча вода •••0001 додано" in linked[0]
+    await bot.tap(OLENA, "📝 Передати показники")
+    await bot.say(OLENA, "1525,5")
+    await bot.tap(OLENA, "Без змін")
+    summary = await bot.tap(OLENA, "Без змін")
+    assert "1520,125 → 1525,5 Гкал, споживання 5,375 Гкал" in summary[0]
+    receipt = await bot.tap(OLENA, "✅ Підтвердити")
+    assert "Номер квитанції: KM-2611-" in receipt[0]
+    async with bot.server.app.uow_factory() as uow:
+        rows = await accepted_readings(uow.session, "heat", Period(2026, 11))
+    assert {r[10] for r in rows} == {"viber"} and len(rows) == 3
+
+
+async def test_a_missing_or_wrong_signature_gets_403_and_nothing_happens(bot, api):
+    assert (await bot.post(message_callback(OLENA, "/start"), signature=None)).status == 403
+    assert (await bot.post(message_callback(OLENA, "/start"), signature="0" * 64)).status == 403
+    body = json.dumps(message_callback(OLENA, "/start")).encode()
+    assert (await bot.post(body, signature=sign(body, "another-token"))).status == 403
+    await bot.settle()
+    assert api.sent() == []
+
+
+@pytest.mark.parametrize("body", [b"not json", b"", b"[]", b'{"event": 5}', b'{"timestamp": 1}',
+                                  json.dumps({"event": "message", "message_token": 1, "sender": {"id": "x"}}).encode(),
+                                  json.dumps({"event": "message", "message_token": "1", "sender": {"id": "x"},
+                                              "message": {"type": "text", "text": "a"}}).encode(),
+                                  json.dumps({"event": "message", "message_token": 1.5e18, "sender": {"id": "x"},
+                                              "message": {"type": "text", "text": "a"}}).encode(),
+                                  json.dumps({"event": "conversation_started", "user": {}}).encode(),
+                                  json.dumps({"event": "unsubscribed"}).encode()])
+async def test_a_body_that_is_not_a_callback_gets_400(bot, body):
+    assert (await bot.post(body)).status == 400
+
+
+@pytest.mark.parametrize("event", ["delivered", "seen", "failed", "client_status", "something_new"])
+async def test_status_events_and_unknown_ones_get_200_and_nothing_else(bot, api, event):
+    assert (await bot.post(delivery(event, OLENA))).status == 200
+    await bot.settle()
+    assert api.sent() == []
+
+
+async def test_a_redelivered_callback_is_handled_once_even_with_tokens_beyond_float_precision(bot, api):
+    await welcome(bot)
+    first, second = 2**62 + 1, 2**62 + 2  # equal as floats
+    for token in (first, first, second):
+        assert (await bot.post(message_callback(OLENA, "/help", token=token))).status == 200
+    await bot.settle()
+    assert len([t for t in api.texts(OLENA) if t.startswith("Правила")]) == 2
+    async with bot.server.app.uow_factory() as uow:
+        ids = set((await uow.session.execute(select(InboundEventRow.event_id))).scalars())
+    assert {str(first), str(second)} <= ids
+
+
+async def test_unicode_text_and_tracking_data_reach_the_conversation(bot, api):
+    await welcome(bot)
+    replies = await bot.say(OLENA, "допомога")
+    assert replies[0].startswith("Правила передачі показників")
+
+
+async def test_an_unsubscribed_resident_is_unreachable_until_they_write_again(bot, api):
+    await welcome(bot)
+    assert (await bot.post(unsubscribed(OLENA))).status == 200
+    assert not await reachable(bot, OLENA)
+    await bot.say(OLENA, "/menu")
+    assert await reachable(bot, OLENA)
+    await bot.post(unsubscribed(OLENA))
+    assert (await bot.post(subscribed(OLENA))).status == 200
+    assert await reachable(bot, OLENA)
+
+
+async def reachable(bot: ViberBot, user: str) -> bool:
+    async with bot.server.app.uow_factory() as uow:
+        return (await uow.session.execute(
+            select(ResidentRow.reachable).where(ResidentRow.external_id == user))).scalar_one()
+
+
+async def test_status_6_when_sending_marks_the_resident_unreachable(bot, api):
+    await welcome(bot)
+    api.statuses[OLENA].append(6)
+    await bot.say(OLENA, "/help")
+    assert not await reachable(bot, OLENA)
+
+
+async def test_status_12_backs_off_and_the_message_still_arrives(bot, api):
+    await welcome(bot)
+    api.statuses[OLENA].extend([12, 12])
+    replies = await bot.say(OLENA, "/menu")
+    assert replies == ["Головне меню. Що робимо?"]
+    statuses = [c.status for c in api.calls if c.method == "send_message"]
+    assert statuses[-3:] == [12, 12, 0]
+
+
+async def test_a_tap_is_a_button_but_text_that_looks_like_a_payload_is_not_trusted(bot, api):
+    await welcome(bot)
+    stale = await bot.say(OLENA, "kb:99.confirm")
+    assert stale[0].startswith("Ця кнопка вже неактуальна")
+    typed = await bot.say(OLENA, "1.submit")  # no keyboard prefix: typed text, not a press
+    assert typed[0].startswith("Будь ласка, скористайтеся кнопками")
+
+
+async def test_a_sticker_gets_a_polite_answer(bot, api):
+    await welcome(bot)
+    assert (await bot.post(message_callback(OLENA, type="sticker", sticker_id=46105))).status == 200
+    await bot.settle()
+    assert api.texts(OLENA)[-1].startswith("Я розумію лише текст і кнопки")
+
+
+async def test_history_chart_is_a_picture_served_from_the_bot_under_an_unguessable_name(bot, api):
+    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"), (("HT", (1.0, 2.0)),), "Гкал")
+    await bot.channel.deliver(Outcome(ChatRef("viber", OLENA), "uk", (Reply(t("menu"), (), chart),)))
+    [picture] = [c for c in api.sent(OLENA) if c.body["type"] == "picture"]
+    assert picture.body["media"].startswith("https://bot.example.org/viber/media/")
+    name = picture.body["media"].rsplit("/", 1)[1]
+    assert len(name) >= 32
+    async with bot.http.get(f"{bot.url}/viber/media/{name}") as response:
+        assert response.status == 200 and (await response.read()).startswith(b"\x89PNG")
+    async with bot.http.get(f"{bot.url}/viber/media/guess.png") as response:
+        assert response.status == 404
