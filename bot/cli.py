@@ -8,6 +8,7 @@ import csv
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -47,7 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--supplier", required=True, help="supplier id, e.g. heat")
     exp.add_argument("--period", required=True, help="billing period YYYY-MM")
     exp.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    remind = commands.add_parser("remind", help="run, once, every reminder campaign due at a moment, and exit")
+    remind.add_argument("--at", type=_moment, help="ISO 8601 date and time (default: now); without an offset, "
+                                                   "the city's time zone")
+    remind.add_argument("--dry-run", action="store_true",
+                        help="print how many residents each due campaign would remind; send nothing")
     return parser
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date and time: {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = "KOMUNALKA_" + "_".join(str(p) for p in error["loc"]).upper()
             print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
         return 2
+    if command == "remind" and args.at is not None:
+        at = args.at if args.at.tzinfo else args.at.replace(tzinfo=settings.zone)
+        settings = settings.model_copy(update={"clock": at})
     logging.basicConfig(level=logging.WARNING if command == "console" else settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -89,6 +105,8 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
             return await _import(app, args.file)
         if command == "readings":
             return await _export(app, args)
+        if command == "remind":
+            return await _remind(app, args.dry_run)
         from bot.serve import serve  # the channels' dependencies load only when serving
 
         return await serve(app)
@@ -150,6 +168,61 @@ async def _export(app: App, args: argparse.Namespace) -> int:
             out.close()
     if args.out:
         print(f"{args.out}: {len(rows)} reading(s)", file=sys.stderr)
+    return 0
+
+
+async def _remind(app: App, dry_run: bool) -> int:
+    from bot.metrics import Metrics
+    from bot.scheduler import run_locked
+    from bot.serve import reminder_runner
+
+    channels = []
+    if app.settings.telegram_token:
+        from bot.telegram.channel import TelegramChannel
+
+        channels.append(TelegramChannel(app, Metrics()))
+    if app.settings.viber_token and app.settings.public_url:
+        from bot.viber.channel import ViberChannel
+
+        viber = ViberChannel(app, Metrics())
+        viber.open_client()
+        channels.append(viber)
+    if not channels and not dry_run:
+        print("Nothing to send through: set KOMUNALKA_TELEGRAM_TOKEN and/or KOMUNALKA_VIBER_TOKEN "
+              "(or use --dry-run).", file=sys.stderr)
+        return 2
+    runner = reminder_runner(app, channels)
+    now = app.clock().astimezone(app.settings.zone)
+    try:
+        report = await run_locked(app.engine, runner, dry_run=dry_run)
+    finally:
+        for channel in channels:
+            await channel.close_client()
+    stamp = f"{now:%Y-%m-%d %H:%M} {app.settings.timezone}"
+    if report is None:
+        print(f"{stamp}: another process is running the campaigns; nothing done here.")
+        return 0
+    if report.quiet:
+        quiet = runner.quiet
+        print(f"{stamp} is within quiet hours ({quiet.start:%H:%M}–{quiet.end:%H:%M}): nothing sent.")
+        return 0
+    print(f"As of {stamp}" + (" (dry run: nothing sent)" if dry_run else ""))
+    if not report.campaigns:
+        print("No reminder campaign is due.")
+    for item in report.campaigns:
+        c = item.campaign
+        what = f"{c.supplier} {c.period} {c.kind.value} (deadline {c.deadline:%Y-%m-%d})"
+        if dry_run:
+            print(f"{what}: {item.would_remind} resident(s) would be reminded")
+        else:
+            state = "finished" if item.finished else "paused, continues on the next run"
+            print(f"{what}: {item.sent} sent, {item.unreachable} unreachable, {item.failed} failed"
+                  + (f", {item.lost} lost in an earlier crash" if item.lost else "") + f"; {state}")
+    if dry_run:
+        print(f"Kept readings waiting to be handed in: {report.pending_to_hand_in} submission(s)")
+    else:
+        print(f"Kept readings handed in: {report.handed_in} submission(s); "
+              f"verification warnings sent: {report.verification_warnings}")
     return 0
 
 

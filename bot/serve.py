@@ -13,6 +13,9 @@ from sqlalchemy import text
 from bot.bootstrap import App
 from bot.http_server import HttpServer
 from bot.metrics import Metrics
+from bot.reminders import PlatformSender, ReminderRunner
+from bot.scheduler import ReminderScheduler
+from core.service import Outcome
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,6 +23,8 @@ log = logging.getLogger(__name__)
 
 class Channel(Protocol):
     name: str
+
+    async def deliver(self, outcome: Outcome) -> bool: ...
 
     def mount(self, web_app: web.Application) -> None: ...
 
@@ -63,6 +68,18 @@ def build_channels(app: App, metrics: Metrics) -> list[Channel]:
     return channels
 
 
+def reminder_runner(app: App, channels: list[Channel]) -> ReminderRunner:
+    """Campaigns send through the channels, each platform within its own limits."""
+    settings = app.settings
+    senders = {}
+    for channel in channels:
+        if channel.name == "telegram":
+            senders["telegram"] = PlatformSender(channel, settings.telegram_rate, settings.telegram_chat_rate)
+        elif channel.name == "viber":
+            senders["viber"] = PlatformSender(channel, settings.viber_rate)
+    return ReminderRunner(app, senders)
+
+
 class Server:
     """The bot's channels behind one HTTP server; used by `run` and by the tests."""
 
@@ -71,18 +88,25 @@ class Server:
         self.metrics = metrics or Metrics()
         self.channels = channels if channels is not None else build_channels(app, self.metrics)
         self.http = HttpServer(app.settings.http_host, app.settings.http_port, self.metrics, self._health)
+        self.scheduler: ReminderScheduler | None = None
         for channel in self.channels:
             channel.mount(self.http.web)
 
-    async def start(self) -> int:
+    async def start(self, reminders: bool = True) -> int:
         port = await self.http.start()
         for channel in self.channels:
             await channel.start()
+        if reminders and self.channels:
+            self.scheduler = ReminderScheduler(self.app.engine, reminder_runner(self.app, self.channels),
+                                               self.app.settings.zone)
+            self.scheduler.start()
         self.http.ready = True
         return port
 
     async def stop(self) -> None:
         self.http.ready = False
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         await self.http.stop()  # no new updates; requests in hand finish recording
         for channel in self.channels:
             await channel.stop()  # updates in hand finish; the rest stay recorded

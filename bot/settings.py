@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     viber_name: str = "Komunalka"
     viber_avatar: str | None = None
     viber_api_url: str = "https://chatapi.viber.com/pa"
+
+    reminder_days_before: int = Field(default=3, ge=0, le=20)
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(9, 0)
+    telegram_rate: float = Field(default=30, gt=0, le=1000)  # messages a second in all
+    telegram_chat_rate: float = Field(default=1, gt=0, le=10)  # messages a second to one chat
+    viber_rate: float = Field(default=30, gt=0, le=1000)
 
     @field_validator("timezone")
     @classmethod

@@ -114,8 +114,10 @@ class Conversation:
     async def handle(self, turn: Turn, event: Inbound) -> None:
         turn.table = self.steps
         if turn.step not in self.steps:
-            await self.start(turn, "")
-            return
+            if not (isinstance(event, ButtonPressed) and self._is_global(event.payload)):
+                await self.start(turn, "")
+                return
+            turn.session["step"] = "menu"  # a global button (under a reminder) works without a greeting first
         match event:
             case Started():
                 await self.start(turn, "")
@@ -132,6 +134,10 @@ class Conversation:
                 await (step.photo or self.unsupported)(turn, ref)
             case UnsupportedReceived(kind=kind):
                 await self.unsupported(turn, kind)
+
+    def _is_global(self, payload: str) -> bool:
+        match = _PAYLOAD.match(payload)
+        return bool(match) and match.group(1) is None and match.group(2) in self.global_buttons
 
     async def _text(self, turn: Turn, text: str) -> None:
         command = _command_of(text)

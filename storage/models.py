@@ -160,3 +160,31 @@ class OutboxRow(Base):
     language: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReminderRunRow(Base):
+    """One reminder campaign: started, and finished once nobody due is left."""
+
+    __tablename__ = "reminder_runs"
+
+    supplier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(40), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ReminderDeliveryRow(Base):
+    """A reminder to one resident, recorded before it is sent: never twice, even across a crash."""
+
+    __tablename__ = "reminder_deliveries"
+    __table_args__ = (UniqueConstraint("resident_id", "supplier", "period", "campaign"),
+                      Index("ix_reminder_deliveries_campaign", "supplier", "period", "campaign", "state"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    supplier: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(7))
+    campaign: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12))  # sending, sent, unreachable, failed, lost
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -42,6 +42,7 @@ class FakeTelegram:
         self.per_chat_rate = per_chat_rate
         self.too_many = 0
         self.hold: dict[str, asyncio.Event] = {}  # method -> answered only once the event is set
+        self.delay = 0.0  # seconds before answering each sendMessage
         self._recent: deque[float] = deque()
         self._recent_chat: dict[int, float] = {}
         self._message_ids = itertools.count(1)
@@ -135,6 +136,8 @@ class FakeTelegram:
         return _ok(self.updates[:100])
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return self._send(params, {"text": params.get("text", "")})
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> web.Response:

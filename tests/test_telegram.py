@@ -86,7 +86,7 @@ async def start_bot(settings: Settings, api: FakeTelegram) -> TelegramBot:
         await import_register(uow.session, parse_register(DEMO.read_bytes(), app.suppliers))
         await uow.commit()
     server = Server(app)
-    await server.start()
+    await server.start(reminders=False)
     return TelegramBot(server, api)
 
 

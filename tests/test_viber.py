@@ -86,7 +86,7 @@ async def start_bot(tmp_path: Path, api: FakeViber, **extra: object) -> ViberBot
         await import_register(uow.session, parse_register(DEMO.read_bytes(), app.suppliers))
         await uow.commit()
     server = Server(app)
-    await server.start()
+    await server.start(reminders=False)
     bot = ViberBot(server, api)
     bot.channel.backoff_s = 0.05
     return bot

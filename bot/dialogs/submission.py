@@ -45,6 +45,16 @@ async def open_submit(turn: Turn, _: str = "") -> None:
         await turn.goto("submit_account")
 
 
+async def submit_for_account(turn: Turn, account_id: str) -> None:
+    """The button under a reminder: straight to that account's meters, from wherever the resident is."""
+    account = await own_account(turn, account_id)
+    if account is None:
+        turn.say("stale_button")
+        await turn.refresh()
+        return
+    await _begin(turn, account)
+
+
 async def enter_choose_account(turn: Turn) -> None:
     accounts = await turn.uow.accounts.linked(turn.resident.id)
     if not accounts:

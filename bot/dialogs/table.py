@@ -39,6 +39,7 @@ GLOBAL_BUTTONS = {
     "menu": go_menu,
     "help": menu.open_help,
     "lang": menu.choose_language,
+    "sub": submission.submit_for_account,  # under reminders: names an account, checked against the links
 }
 
 CONVERSATION = Conversation(

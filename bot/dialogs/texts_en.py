@@ -160,4 +160,15 @@ TEXTS: dict[str, Template] = {
     "btn_reminder_on": "Turn on: {supplier}",
     "reminder_turned_on": "Reminders turned on: {supplier}.",
     "reminder_turned_off": "Reminders turned off: {supplier}.",
+    "reminder_opens": "🔔 {supplier}: intake of readings for {period} is open until {deadline}. Not handed in yet:\n{accounts}",
+    "reminder_closing": "🔔 {supplier}: {days} day(s) left to hand in readings for {period} (last day {deadline}). "
+                        "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
+    "reminder_last_day": "⏰ {supplier}: today, {deadline}, is the last day to hand in readings for {period}. "
+                         "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
+    "reminder_account": "{account}:\n{meters}",
+    "btn_submit_account": "📝 Submit readings {number}",
+    "handover_receipt": "✅ Your kept readings were handed in to the supplier ({account}, period {period}). "
+                        "Receipt number: {reference}.",
+    "verification_warning": "⚠️ The verification of meter {meter} ({account}) lapses on {due}. After that date the "
+                            "supplier will not accept its readings: arrange the verification in good time.",
 }

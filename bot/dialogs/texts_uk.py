@@ -174,4 +174,16 @@ TEXTS: dict[str, Template] = {
     "btn_reminder_on": "Увімкнути: {supplier}",
     "reminder_turned_on": "Нагадування увімкнено: {supplier}.",
     "reminder_turned_off": "Нагадування вимкнено: {supplier}.",
+    # reminders and other messages the bot sends on its own
+    "reminder_opens": "🔔 {supplier}: прийом показників за {period} відкрито, до {deadline} включно. Ще не передано:\n{accounts}",
+    "reminder_closing": "🔔 {supplier}: до кінця прийому показників за {period} — {days} дн. (останній день {deadline}). "
+                        "Ще не передано:\n{accounts}\nБез показників постачальник нарахує за середнім або за нормою.",
+    "reminder_last_day": "⏰ {supplier}: сьогодні, {deadline}, останній день прийому показників за {period}. "
+                         "Ще не передано:\n{accounts}\nБез показників постачальник нарахує за середнім або за нормою.",
+    "reminder_account": "{account}:\n{meters}",
+    "btn_submit_account": "📝 Передати показники {number}",
+    "handover_receipt": "✅ Збережені показники передано постачальнику ({account}, період {period}). "
+                        "Номер квитанції: {reference}.",
+    "verification_warning": "⚠️ Строк повірки лічильника {meter} ({account}) спливає {due}. Після цієї дати "
+                            "постачальник не прийматиме його показники — подбайте про повірку заздалегідь.",
 }

@@ -98,6 +98,8 @@ class TelegramChannel:
         self.deliveries = Deliveries()
         self.outbox = Outbox(CHANNEL, app.uow_factory)
         self._polling: asyncio.Task[None] | None = None
+        self.paused_until = 0.0  # monotonic time until which Telegram asked us to wait
+        self.retry_after_met = 0
         self._stopping = asyncio.Event()
 
     # wiring
@@ -128,6 +130,9 @@ class TelegramChannel:
         await self.worker.stop()
         await self.deliveries.wait()
         await self.outbox.stop()
+        await self.bot.session.close()
+
+    async def close_client(self) -> None:
         await self.bot.session.close()
 
     async def _commands_setup(self) -> None:
@@ -309,8 +314,12 @@ class TelegramChannel:
             log.exception("telegram: sending an error notice failed")
 
     async def _call(self, method: TelegramMethod[Any]) -> Any:
-        """One Bot API call: waits as told on "retry after", turns 403 into Unreachable."""
+        """One Bot API call: on "retry after" all sending pauses for the time given, then this call
+        is retried; a 403 becomes Unreachable."""
         for attempt in range(MAX_RETRIES):
+            pause = self.paused_until - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
             try:
                 result = await self.bot(method)
                 if isinstance(method, (SendMessage, SendPhoto)):
@@ -318,10 +327,11 @@ class TelegramChannel:
                 return result
             except TelegramRetryAfter as exc:
                 self._metrics.errors.labels(CHANNEL, "retry_after").inc()
-                log.warning("telegram: flood control, retrying in %s s", exc.retry_after)
+                self.retry_after_met += 1
+                log.warning("telegram: flood control, pausing sends for %s s", exc.retry_after)
+                self.paused_until = max(self.paused_until, time.monotonic() + exc.retry_after)
                 if attempt == MAX_RETRIES - 1:
                     raise
-                await asyncio.sleep(exc.retry_after)
             except TelegramForbiddenError:
                 self._metrics.errors.labels(CHANNEL, "forbidden").inc()
                 raise Unreachable() from None

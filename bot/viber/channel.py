@@ -76,6 +76,7 @@ class ViberChannel:
         self.deliveries = Deliveries()
         self.outbox = Outbox(CHANNEL, app.uow_factory)
         self.backoff_s = 1.0  # the first pause after "too many requests"; doubles on each repeat
+        self.paused_until = 0.0
 
     # wiring
 
@@ -83,9 +84,13 @@ class ViberChannel:
         web_app.router.add_post("/viber/webhook", self.webhook)
         web_app.router.add_get("/viber/media/{name}", self._media_file)
 
+    def open_client(self) -> None:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5))
+
     async def start(self) -> None:
         """After the HTTP server listens: unsent replies, the inbox, then set_webhook (Viber checks it)."""
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5))
+        self.open_client()
         self.outbox.start()
         await self.outbox.resend(self.deliver)
         self.worker.start()
@@ -102,8 +107,12 @@ class ViberChannel:
         await self.worker.stop()
         await self.deliveries.wait()
         await self.outbox.stop()
+        await self.close_client()
+
+    async def close_client(self) -> None:
         if self._http is not None:
             await self._http.close()
+            self._http = None
 
     # inbound
 
@@ -239,6 +248,9 @@ class ViberChannel:
         """One send_message: backs off and retries on status 12, raises Unreachable on status 6."""
         pause = self.backoff_s
         for attempt in range(MAX_RETRIES):
+            waiting = self.paused_until - time.monotonic()
+            if waiting > 0:
+                await asyncio.sleep(waiting)
             result = await self._post("send_message", {"receiver": chat.chat_id, "sender": self._sender, **message})
             status = result.get("status")
             if status == STATUS_OK:
@@ -249,8 +261,8 @@ class ViberChannel:
                 raise Unreachable()
             if status == STATUS_TOO_MANY_REQUESTS and attempt < MAX_RETRIES - 1:
                 self._metrics.errors.labels(CHANNEL, "too_many_requests").inc()
-                log.warning("viber: too many requests, retrying in %.1f s", pause)
-                await asyncio.sleep(pause)
+                log.warning("viber: too many requests, pausing sends for %.1f s", pause)
+                self.paused_until = max(self.paused_until, time.monotonic() + pause)
                 pause *= 2
                 continue
             self._metrics.errors.labels(CHANNEL, f"status_{status}").inc()

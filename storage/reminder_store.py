@@ -1,0 +1,238 @@
+"""What reminder campaigns read and write: who is due, deliveries recorded before sending, runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists, func, not_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain import ReadingStatus
+from core.events import ChatRef
+from core.periods import Period
+from storage.models import (
+    AccountRow,
+    LinkRow,
+    MeterRow,
+    ReadingRow,
+    ReminderDeliveryRow,
+    ReminderPreferenceRow,
+    ReminderRunRow,
+    ResidentRow,
+    SubmissionRow,
+)
+from storage.uow import insert_ignoring_conflict
+
+_OPEN = (ReadingStatus.ACCEPTED.value, ReadingStatus.PENDING.value)
+
+
+@dataclass(frozen=True)
+class MissingMeter:
+    serial: str
+    service: str
+    zone: str
+
+
+@dataclass
+class DueAccount:
+    account_id: int
+    number: str
+    meters: list[MissingMeter] = field(default_factory=list)
+
+
+@dataclass
+class DueResident:
+    resident_id: int
+    chat: ChatRef
+    language: str
+    accounts: list[DueAccount] = field(default_factory=list)
+
+
+def _due_filter(supplier: str, period: Period, campaign: str, today: date,  # type: ignore[no-untyped-def]
+                channels: list[str]):
+    """Linked, reachable, reminders on, a meter still missing this period, not yet reminded."""
+    return and_(
+        ResidentRow.reachable.is_(True),
+        ResidentRow.channel.in_(channels),
+        AccountRow.supplier == supplier,
+        or_(MeterRow.verification_due.is_(None), MeterRow.verification_due >= today),
+        not_(exists().where(ReminderPreferenceRow.resident_id == ResidentRow.id,
+                            ReminderPreferenceRow.supplier == supplier, ReminderPreferenceRow.enabled.is_(False))),
+        not_(exists().where(ReadingRow.meter_id == MeterRow.id, ReadingRow.period == str(period),
+                            ReadingRow.status.in_(_OPEN))),
+        not_(exists().where(ReminderDeliveryRow.resident_id == ResidentRow.id,
+                            ReminderDeliveryRow.supplier == supplier, ReminderDeliveryRow.period == str(period),
+                            ReminderDeliveryRow.campaign == campaign)),
+    )
+
+
+def _joined(columns):  # type: ignore[no-untyped-def]
+    return (select(*columns).select_from(ResidentRow)
+            .join(LinkRow, LinkRow.resident_id == ResidentRow.id)
+            .join(AccountRow, AccountRow.id == LinkRow.account_id)
+            .join(MeterRow, MeterRow.account_id == AccountRow.id))
+
+
+async def due_residents(session: AsyncSession, supplier: str, period: Period, campaign: str, today: date,
+                        after: int, limit: int, channels: list[str]) -> list[DueResident]:
+    """The next page of residents due for the campaign, by resident id: memory stays flat."""
+    where = _due_filter(supplier, period, campaign, today, channels)
+    ids = list((await session.execute(
+        _joined([ResidentRow.id]).where(where, ResidentRow.id > after).group_by(ResidentRow.id)
+        .order_by(ResidentRow.id).limit(limit))).scalars())
+    if not ids:
+        return []
+    rows = await session.execute(
+        _joined([ResidentRow.id, ResidentRow.channel, ResidentRow.external_id, ResidentRow.language,
+                 AccountRow.id, AccountRow.number, MeterRow.serial, MeterRow.service, MeterRow.zone])
+        .where(where, ResidentRow.id.in_(ids))
+        .order_by(ResidentRow.id, LinkRow.id, MeterRow.id))
+    residents: dict[int, DueResident] = {}
+    for rid, channel, external, language, account_id, number, serial, service, zone in rows:
+        resident = residents.setdefault(rid, DueResident(rid, ChatRef(channel, external), language))
+        if not resident.accounts or resident.accounts[-1].account_id != account_id:
+            resident.accounts.append(DueAccount(account_id, number))
+        resident.accounts[-1].meters.append(MissingMeter(serial, service, zone))
+    return list(residents.values())
+
+
+async def count_due(session: AsyncSession, supplier: str, period: Period, campaign: str, today: date,
+                    channels: list[str]) -> int:
+    where = _due_filter(supplier, period, campaign, today, channels)
+    return int((await session.execute(
+        select(func.count(func.distinct(ResidentRow.id))).select_from(ResidentRow)
+        .join(LinkRow, LinkRow.resident_id == ResidentRow.id)
+        .join(AccountRow, AccountRow.id == LinkRow.account_id)
+        .join(MeterRow, MeterRow.account_id == AccountRow.id).where(where))).scalar_one())
+
+
+async def record_deliveries(session: AsyncSession, supplier: str, period: Period | str, campaign: str,
+                            resident_ids: list[int], at: datetime) -> list[int]:
+    """Record reminders about to be sent; returns the residents recorded now (not before)."""
+    recorded = []
+    for rid in resident_ids:
+        if await insert_ignoring_conflict(session, ReminderDeliveryRow, dict(
+                resident_id=rid, supplier=supplier, period=str(period), campaign=campaign, state="sending",
+                created_at=at)):
+            recorded.append(rid)
+    return recorded
+
+
+async def mark_deliveries(session: AsyncSession, supplier: str, period: Period | str, campaign: str,
+                          resident_ids: list[int], state: str) -> None:
+    if resident_ids:
+        await session.execute(update(ReminderDeliveryRow).where(
+            ReminderDeliveryRow.supplier == supplier, ReminderDeliveryRow.period == str(period),
+            ReminderDeliveryRow.campaign == campaign, ReminderDeliveryRow.resident_id.in_(resident_ids)
+        ).values(state=state))
+
+
+async def settle_in_flight(session: AsyncSession, supplier: str, period: Period, campaign: str) -> int:
+    """Reminders recorded but not confirmed when a run stopped: maybe sent, never resent. How many."""
+    result = await session.execute(update(ReminderDeliveryRow).where(
+        ReminderDeliveryRow.supplier == supplier, ReminderDeliveryRow.period == str(period),
+        ReminderDeliveryRow.campaign == campaign, ReminderDeliveryRow.state == "sending").values(state="lost"))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delivery_counts(session: AsyncSession, supplier: str, period: Period, campaign: str) -> dict[str, int]:
+    rows = await session.execute(select(ReminderDeliveryRow.state, func.count()).where(
+        ReminderDeliveryRow.supplier == supplier, ReminderDeliveryRow.period == str(period),
+        ReminderDeliveryRow.campaign == campaign).group_by(ReminderDeliveryRow.state))
+    return {state: int(n) for state, n in rows}
+
+
+@dataclass(frozen=True)
+class RunState:
+    started_at: datetime
+    finished_at: datetime | None
+
+
+async def run_state(session: AsyncSession, supplier: str, period: Period, campaign: str) -> RunState | None:
+    row = (await session.execute(select(ReminderRunRow.started_at, ReminderRunRow.finished_at).where(
+        ReminderRunRow.supplier == supplier, ReminderRunRow.period == str(period),
+        ReminderRunRow.campaign == campaign))).first()
+    return RunState(row[0], row[1]) if row else None
+
+
+async def start_run(session: AsyncSession, supplier: str, period: Period, campaign: str, at: datetime) -> None:
+    await insert_ignoring_conflict(session, ReminderRunRow, dict(
+        supplier=supplier, period=str(period), campaign=campaign, started_at=at, finished_at=None))
+
+
+async def finish_run(session: AsyncSession, supplier: str, period: Period, campaign: str, at: datetime) -> None:
+    await session.execute(update(ReminderRunRow).where(
+        ReminderRunRow.supplier == supplier, ReminderRunRow.period == str(period),
+        ReminderRunRow.campaign == campaign).values(finished_at=at))
+
+
+@dataclass(frozen=True)
+class PendingSubmission:
+    submission_id: int
+    reference: str
+    account_id: int
+    number: str
+    chat: ChatRef | None  # None once the resident asked to be forgotten
+    language: str
+    readings: int
+
+
+async def pending_submissions(session: AsyncSession, supplier: str, period: Period, limit: int
+                              ) -> list[PendingSubmission]:
+    """Readings kept outside the window for this period, by submission."""
+    rows = await session.execute(
+        select(SubmissionRow.id, SubmissionRow.reference, AccountRow.id, AccountRow.number, ResidentRow.channel,
+               ResidentRow.external_id, ResidentRow.language, func.count(ReadingRow.id))
+        .join(ReadingRow, ReadingRow.submission_id == SubmissionRow.id)
+        .join(AccountRow, AccountRow.id == SubmissionRow.account_id)
+        .outerjoin(ResidentRow, ResidentRow.id == SubmissionRow.resident_id)
+        .where(AccountRow.supplier == supplier, ReadingRow.period == str(period),
+               ReadingRow.status == ReadingStatus.PENDING.value)
+        .group_by(SubmissionRow.id, SubmissionRow.reference, AccountRow.id, AccountRow.number, ResidentRow.channel,
+                  ResidentRow.external_id, ResidentRow.language)
+        .order_by(SubmissionRow.id).limit(limit))
+    return [PendingSubmission(sid, ref, aid, number, ChatRef(channel, ext) if channel else None, language or "uk", n)
+            for sid, ref, aid, number, channel, ext, language, n in rows]
+
+
+async def hand_in(session: AsyncSession, submission_id: int, at: datetime) -> int:
+    """Pending readings of a submission become accepted, as of now."""
+    result = await session.execute(update(ReadingRow).where(
+        ReadingRow.submission_id == submission_id, ReadingRow.status == ReadingStatus.PENDING.value
+    ).values(status=ReadingStatus.ACCEPTED.value, accepted_at=at))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class VerificationDue:
+    resident_id: int
+    chat: ChatRef
+    language: str
+    supplier: str
+    number: str
+    meter_id: int
+    serial: str
+    service: str
+    zone: str
+    due: date
+
+
+async def verifications_due(session: AsyncSession, today: date, until: date, channels: list[str]
+                            ) -> list[VerificationDue]:
+    """Meters whose verification lapses soon, per linked reachable resident (warned or not: the
+    delivery record decides)."""
+    rows = await session.execute(
+        _joined([ResidentRow.id, ResidentRow.channel, ResidentRow.external_id, ResidentRow.language,
+                 AccountRow.supplier, AccountRow.number, MeterRow.id, MeterRow.serial, MeterRow.service,
+                 MeterRow.zone, MeterRow.verification_due])
+        .where(ResidentRow.reachable.is_(True), ResidentRow.channel.in_(channels),
+               MeterRow.verification_due >= today, MeterRow.verification_due <= until)
+        .order_by(ResidentRow.id, MeterRow.id))
+    return [VerificationDue(rid, ChatRef(ch, ext), lang, sup, num, mid, serial, service, zone, due)
+            for rid, ch, ext, lang, sup, num, mid, serial, service, zone, due in rows]
+
+
+def verification_campaign(meter_id: int, due: date) -> str:
+    return f"verify-{meter_id}-{due.isoformat()}"
+
