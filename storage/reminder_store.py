@@ -76,25 +76,30 @@ def _joined(columns):  # type: ignore[no-untyped-def]
 
 async def due_residents(session: AsyncSession, supplier: str, period: Period, campaign: str, today: date,
                         after: int, limit: int, channels: list[str]) -> list[DueResident]:
-    """The next page of residents due for the campaign, by resident id: memory stays flat."""
+    """The next page of residents due for the campaign, after resident id ``after``.
+
+    One query a page, in resident order: memory stays flat however many residents there are. A page
+    of ``limit`` rows that ends inside a resident's rows leaves that resident to the next page.
+    """
     where = _due_filter(supplier, period, campaign, today, channels)
-    ids = list((await session.execute(
-        _joined([ResidentRow.id]).where(where, ResidentRow.id > after).group_by(ResidentRow.id)
-        .order_by(ResidentRow.id).limit(limit))).scalars())
-    if not ids:
-        return []
-    rows = await session.execute(
+    connection = await session.connection()
+    rows = (await connection.execute(
         _joined([ResidentRow.id, ResidentRow.channel, ResidentRow.external_id, ResidentRow.language,
                  AccountRow.id, AccountRow.number, MeterRow.serial, MeterRow.service, MeterRow.zone])
-        .where(where, ResidentRow.id.in_(ids))
-        .order_by(ResidentRow.id, LinkRow.id, MeterRow.id))
-    residents: dict[int, DueResident] = {}
+        .where(where, ResidentRow.id > after)
+        .order_by(ResidentRow.id, LinkRow.id, MeterRow.id).limit(limit))).all()
+    if len(rows) == limit and rows[0][0] != rows[-1][0]:
+        last = rows[-1][0]
+        rows = [r for r in rows if r[0] != last]  # complete residents only; the last one starts the next page
+    residents: list[DueResident] = []
     for rid, channel, external, language, account_id, number, serial, service, zone in rows:
-        resident = residents.setdefault(rid, DueResident(rid, ChatRef(channel, external), language))
+        if not residents or residents[-1].resident_id != rid:
+            residents.append(DueResident(rid, ChatRef(channel, external), language))
+        resident = residents[-1]
         if not resident.accounts or resident.accounts[-1].account_id != account_id:
             resident.accounts.append(DueAccount(account_id, number))
         resident.accounts[-1].meters.append(MissingMeter(serial, service, zone))
-    return list(residents.values())
+    return residents
 
 
 async def count_due(session: AsyncSession, supplier: str, period: Period, campaign: str, today: date,
