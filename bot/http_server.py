@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 class HttpServer:
-    def __init__(self, host: str, port: int, metrics: Metrics, health: Callable[[], Awaitable[dict[str, object]]]) -> None:
+    def __init__(self, host: str, port: int, metrics: Metrics,
+                 health: Callable[[], Awaitable[dict[str, object]]]) -> None:
         self.web = web.Application(client_max_size=2 * 1024 * 1024)
         self._host, self._port = host, port
         self._metrics = metrics

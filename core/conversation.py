@@ -58,7 +58,8 @@ class Turn:
     def data(self) -> dict[str, Any]:
         return self.session.setdefault("data", {})
 
-    def say(self, key: str, *, buttons: tuple[tuple[Button, ...], ...] = (), chart: Chart | None = None, **params: Any) -> None:
+    def say(self, key: str, *, buttons: tuple[tuple[Button, ...], ...] = (), chart: Chart | None = None,
+            **params: Any) -> None:
         self.replies.append(Reply(Text(key, params), buttons, chart))
 
     def button(self, label: str, action: str, arg: str | int | None = None, **params: Any) -> Button:

@@ -91,7 +91,8 @@ def parse_register(raw: bytes, suppliers: Mapping[str, SupplierSpec], name: str 
             first[2].append(meter)
         meter_key = (*key, meter.serial, meter.zone)
         if meter_key in seen_meters:
-            problems.append(f"{name}:{line}: meter {meter.serial} of account {key[1]} repeats line {seen_meters[meter_key]}")
+            problems.append(f"{name}:{line}: meter {meter.serial} of account {key[1]} "
+                            f"repeats line {seen_meters[meter_key]}")
         else:
             seen_meters[meter_key] = line
     if problems:

@@ -80,9 +80,9 @@ class ConversationService:
                     ]
                     await uow.commit()
                 return outcomes
-        except Exception:
+        except Exception as exc:
             if len(items) == 1:
-                raise
+                return [exc]
             log.warning("a batch of %d events failed; handling them one by one", len(items))
         results: list[Outcome | Exception] = []
         for event, inbound_id in items:

@@ -214,7 +214,8 @@ def private_chat(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "type": "private", "first_name": "Олена"}
 
 
-def message_update(chat_id: int, text: str | None = None, update_id: int | None = None, **content: Any) -> dict[str, Any]:
+def message_update(chat_id: int, text: str | None = None, update_id: int | None = None,
+                   **content: Any) -> dict[str, Any]:
     message: dict[str, Any] = {"message_id": next(_update_ids), "date": int(time.time()), "chat": private_chat(chat_id),
                                "from": user(chat_id), **content}
     if text is not None:

@@ -119,7 +119,8 @@ def user(user_id: str) -> dict[str, Any]:
 
 
 def message_callback(user_id: str, text: str | None = None, token: int | None = None, **message: Any) -> dict[str, Any]:
-    content: dict[str, Any] = {"type": "text", "text": text, "tracking_data": "трекінг"} if text is not None else message
+    content: dict[str, Any] = (
+        {"type": "text", "text": text, "tracking_data": "трекінг"} if text is not None else message)
     return {"event": "message", "timestamp": int(time.time() * 1000), "chat_hostname": "SN-CHAT-05_",
             "message_token": token if token is not None else next(_tokens), "sender": user(user_id),
             "message": content, "silent": False}

@@ -301,7 +301,8 @@ async def test_a_stale_button_is_not_trusted(talk, heat_account, store):
 
 
 async def test_an_account_in_a_payload_is_checked_against_the_residents_own_links(service, store, heat_account):
-    other = store.add_account("water", "20000002", meters=[{"service": "cold_water", "last": "1", "on": date(2026, 1, 1)}])
+    other = store.add_account("water", "20000002",
+                              meters=[{"service": "cold_water", "last": "1", "on": date(2026, 1, 1)}])
     talk = Talk(service, "telegram", "5")
     await link(talk)
     store.add_account("water", "20000003", meters=[{"service": "cold_water", "last": "1", "on": date(2026, 1, 1)}])

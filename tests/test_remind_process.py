@@ -8,13 +8,11 @@ import re
 import signal
 import sys
 from collections import Counter
-from datetime import datetime
 
 import pytest
 
 from bot.bootstrap import build_app
 from bot.settings import Settings
-from tests.conftest import KYIV
 from tests.fake_telegram import FakeTelegram
 from tests.reminder_seed import seed
 from tests.test_telegram_process import ROOT, SECRET, BotProcess, free_port, wait_for

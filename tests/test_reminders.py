@@ -221,3 +221,17 @@ async def test_a_meter_whose_verification_lapses_within_a_month_gets_one_warning
     await world.runner().run_due()
     warnings = [c for c in world.telegram.sent(chat) if "Строк повірки" in c.params["text"]]
     assert len(warnings) == 1 and "15.12.2026" in warnings[0].params["text"]
+
+
+async def test_on_postgresql_only_one_process_at_a_time_runs_campaigns(world):
+    from bot.scheduler import campaign_lock, run_locked
+
+    if world.app.engine.dialect.name != "postgresql":
+        pytest.skip("with SQLite one process serves the bot; the advisory lock is PostgreSQL's")
+    await seed(world.app, 2)
+    async with campaign_lock(world.app.engine) as held:  # as another process would hold it
+        assert held
+        assert await run_locked(world.app.engine, world.runner()) is None
+        assert world.telegram.sent() == []
+    report = await run_locked(world.app.engine, world.runner())
+    assert report is not None and report.campaigns[0].sent == 2

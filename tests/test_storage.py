@@ -104,7 +104,8 @@ async def test_one_accepted_reading_per_meter_and_period_is_enforced_by_the_data
             assert replaced == (0 if n == 0 else 1)
         await uow.commit()
     async with sql_app.uow_factory() as uow:
-        statuses = (await uow.session.execute(select(ReadingRow.status, func.count()).group_by(ReadingRow.status))).all()
+        statuses = (await uow.session.execute(
+            select(ReadingRow.status, func.count()).group_by(ReadingRow.status))).all()
         assert dict(statuses) == {"accepted": 1, "replaced": 2}
         try:
             uow.session.add(ReadingRow(submission_id=1, meter_id=meter.id, period="2026-11", value=Decimal(1),

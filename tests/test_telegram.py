@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.periods import Period
 from core.register import parse_register
@@ -198,8 +198,8 @@ async def test_updates_the_bot_does_not_handle_are_answered_politely_or_ignored(
     group["message"]["chat"] = {"id": -100123, "type": "group", "title": "Будинок"}
     channel_post = {"update_id": 31337, "channel_post": {"message_id": 1, "date": 0,
                                                          "chat": {"id": -1001, "type": "channel"}, "text": "x"}}
-    for update in (edited, group, channel_post):
-        assert await bot.post(update) == 200
+    for ignored in (edited, group, channel_post):
+        assert await bot.post(ignored) == 200
     await bot.settle()
     assert len(api.sent()) == before
 
@@ -294,3 +294,34 @@ async def test_a_reply_stored_but_not_sent_before_a_crash_is_sent_at_the_next_st
         assert len(api.texts(OLENA)) == 1
     finally:
         await stop_bot(again)
+
+
+async def test_an_error_in_one_update_tells_the_resident_to_try_again_and_the_bot_carries_on(bot, api, caplog):
+    await bot.say(OLENA, "/start")
+    await bot.say(OLENA + 1, "/start")
+    async with bot.server.app.uow_factory() as uow:  # a broken stored state: the step cannot even begin
+        await uow.session.execute(update(ResidentRow).where(ResidentRow.external_id == str(OLENA))
+                                  .values(session="{not json"))
+        await uow.commit()
+    update_id = 99_001
+    assert await bot.post(message_update(OLENA, "/menu", update_id=update_id)) == 200
+    assert await bot.post(message_update(OLENA + 1, "/help")) == 200
+    await bot.settle()
+    assert api.texts(OLENA)[-1] == "Вибачте, щось пішло не так. Спробуйте ще раз за хвилину."
+    assert api.texts(OLENA + 1)[-1].startswith("Правила передачі показників")
+    assert f"telegram update {update_id} failed" in caplog.text
+    assert "{not json" not in caplog.text
+    await bot.say(OLENA + 1, "/menu")
+    assert api.texts(OLENA + 1)[-1] == "Головне меню. Що робимо?"
+
+
+async def test_a_history_chart_goes_out_as_a_photo(bot, api):
+    from core.events import Chart, ChatRef, Reply, t
+    from core.service import Outcome
+
+    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"), (("HT", (1.0, 2.0)),), "Гкал")
+    await bot.channel.deliver(Outcome(ChatRef("telegram", str(OLENA)), "uk", (Reply(t("menu"), (), chart),)))
+    [photo] = api.method_calls("sendPhoto")
+    attached = photo.params[photo.params["photo"].removeprefix("attach://")]  # multipart: the file in its own part
+    assert attached["filename"] == "history.png" and attached["size"] > 1000
+    assert photo.params["caption"].startswith("Споживання")

@@ -105,7 +105,8 @@ TEXTS: dict[str, Template] = {
     "btn_unchanged": "Unchanged",
     "parse_empty": "Type the reading as a number, for example: {example}",
     "parse_negative": "A reading cannot be negative. Type the value on the meter, for example: {example}",
-    "parse_not_a_number": "That does not look like a reading. Type only the digits on the meter, for example: {example}",
+    "parse_not_a_number": "That does not look like a reading. Type only the digits on the meter, "
+                          "for example: {example}",
     "parse_too_many_decimals": lambda p: (
         f"This meter shows {p['decimals']} digit(s) after the point. Type, for example: {p['example']}"
         if p["decimals"] != "0" else
@@ -160,7 +161,8 @@ TEXTS: dict[str, Template] = {
     "btn_reminder_on": "Turn on: {supplier}",
     "reminder_turned_on": "Reminders turned on: {supplier}.",
     "reminder_turned_off": "Reminders turned off: {supplier}.",
-    "reminder_opens": "🔔 {supplier}: intake of readings for {period} is open until {deadline}. Not handed in yet:\n{accounts}",
+    "reminder_opens": "🔔 {supplier}: intake of readings for {period} is open until {deadline}. "
+                      "Not handed in yet:\n{accounts}",
     "reminder_closing": "🔔 {supplier}: {days} day(s) left to hand in readings for {period} (last day {deadline}). "
                         "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
     "reminder_last_day": "⏰ {supplier}: today, {deadline}, is the last day to hand in readings for {period}. "

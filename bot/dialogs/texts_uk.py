@@ -120,7 +120,7 @@ TEXTS: dict[str, Template] = {
     "parse_too_many_decimals": lambda p: (
         f"У цього лічильника {p['decimals']} знак(и) після коми. Введіть, наприклад: {p['example']}"
         if p["decimals"] != "0" else
-        f"Цей лічильник показує лише цілі числа. Введіть без дробової частини, наприклад: 1234"),
+        "Цей лічильник показує лише цілі числа. Введіть без дробової частини, наприклад: 1234"),
     "parse_too_many_digits": "Забагато цифр: у лічильника {digits} цифр до коми. Перевірте значення й введіть "
                              "ще раз, наприклад: {example}",
     "unchanged_without_previous": "Попереднього показника немає, тож «без змін» не підійде. Введіть значення.",
@@ -175,9 +175,11 @@ TEXTS: dict[str, Template] = {
     "reminder_turned_on": "Нагадування увімкнено: {supplier}.",
     "reminder_turned_off": "Нагадування вимкнено: {supplier}.",
     # reminders and other messages the bot sends on its own
-    "reminder_opens": "🔔 {supplier}: прийом показників за {period} відкрито, до {deadline} включно. Ще не передано:\n{accounts}",
-    "reminder_closing": "🔔 {supplier}: до кінця прийому показників за {period} — {days} дн. (останній день {deadline}). "
-                        "Ще не передано:\n{accounts}\nБез показників постачальник нарахує за середнім або за нормою.",
+    "reminder_opens": "🔔 {supplier}: прийом показників за {period} відкрито, до {deadline} включно. "
+                      "Ще не передано:\n{accounts}",
+    "reminder_closing": "🔔 {supplier}: до кінця прийому показників за {period} — {days} дн. "
+                        "(останній день {deadline}). Ще не передано:\n{accounts}\n"
+                        "Без показників постачальник нарахує за середнім або за нормою.",
     "reminder_last_day": "⏰ {supplier}: сьогодні, {deadline}, останній день прийому показників за {period}. "
                          "Ще не передано:\n{accounts}\nБез показників постачальник нарахує за середнім або за нормою.",
     "reminder_account": "{account}:\n{meters}",

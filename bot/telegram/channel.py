@@ -292,7 +292,8 @@ class TelegramChannel:
                 markup = _keyboard(rendered.buttons)
                 if rendered.chart is not None:
                     photo = BufferedInputFile(chart_png(rendered.chart), filename="history.png")
-                    await self._call(SendPhoto(chat_id=chat_id, photo=photo, caption=rendered.chart.title[:MAX_CAPTION]))
+                    caption = rendered.chart.title[:MAX_CAPTION]
+                    await self._call(SendPhoto(chat_id=chat_id, photo=photo, caption=caption))
                 parts = split_text(rendered.text, MAX_TEXT)
                 for i, part in enumerate(parts):
                     last = i == len(parts) - 1
