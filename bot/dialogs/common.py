@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from core.conversation import Turn, global_button
 from core.domain import Account, Meter, mask_account
 from core.events import Button, Text, t
@@ -36,6 +38,30 @@ async def own_account(turn: Turn, account_id: str) -> Account | None:
         return None
     accounts = await turn.uow.accounts.linked(turn.resident.id)
     return next((a for a in accounts if a.id == int(account_id)), None)
+
+
+async def show_account_choice(turn: Turn, prompt: str) -> None:
+    """A screen listing the resident's accounts as buttons, or offering to link one."""
+    accounts = await turn.uow.accounts.linked(turn.resident.id)
+    if not accounts:
+        turn.say("no_accounts", buttons=((turn.button("btn_link", "link"),), menu_row()))
+        return
+    rows = tuple((turn.button("account_button", "acc", a.id, account=account_label(turn, a)),) for a in accounts)
+    turn.say(prompt, buttons=rows + (menu_row(),))
+
+
+def on_own_account(then: Callable[[Turn, Account], Awaitable[None]]) -> Callable[[Turn, str], Awaitable[None]]:
+    """A button handler for an account payload: stale unless the resident has that account linked."""
+
+    async def handler(turn: Turn, account_id: str) -> None:
+        account = await own_account(turn, account_id)
+        if account is None:
+            turn.say("stale_button")
+            await turn.refresh()
+            return
+        await then(turn, account)
+
+    return handler
 
 
 async def go_menu(turn: Turn, _: str = "") -> None:

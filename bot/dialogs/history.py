@@ -7,7 +7,16 @@ from decimal import Decimal
 from core.conversation import Step, Turn
 from core.domain import Account, Meter
 from core.events import Chart, t
-from bot.dialogs.common import account_label, go_menu, menu_row, meter_label, own_account, unit_of
+from bot.dialogs.common import (
+    account_label,
+    go_menu,
+    menu_row,
+    meter_label,
+    on_own_account,
+    own_account,
+    show_account_choice,
+    unit_of,
+)
 
 HISTORY_PERIODS = 12
 
@@ -21,21 +30,7 @@ async def open_history(turn: Turn, _: str = "") -> None:
 
 
 async def enter_choose(turn: Turn) -> None:
-    accounts = await turn.uow.accounts.linked(turn.resident.id)
-    if not accounts:
-        turn.say("no_accounts", buttons=((turn.button("btn_link", "link"),), menu_row()))
-        return
-    rows = tuple((turn.button("account_button", "acc", a.id, account=account_label(turn, a)),) for a in accounts)
-    turn.say("history_choose_account", buttons=rows + (menu_row(),))
-
-
-async def account_chosen(turn: Turn, account_id: str) -> None:
-    account = await own_account(turn, account_id)
-    if account is None:
-        turn.say("stale_button")
-        await turn.refresh()
-        return
-    await _show(turn, account)
+    await show_account_choice(turn, "history_choose_account")
 
 
 async def _show(turn: Turn, account: Account) -> None:
@@ -88,6 +83,6 @@ async def other_account(turn: Turn, _: str) -> None:
 
 
 HISTORY_STEPS = {
-    "history_account": Step(enter_choose, buttons={"acc": account_chosen}),
+    "history_account": Step(enter_choose, buttons={"acc": on_own_account(_show)}),
     "history_shown": Step(enter_shown, buttons={"other": other_account}),
 }

@@ -17,10 +17,18 @@ from core.domain import Account, Meter, ReadingKind, ReadingStatus, ServiceSpec
 from core.events import Text, t
 from core.periods import Period
 from core.ports import NewReading, PreviousReading, Submission
-from core.reading_checks import Verdict, check_reading, consumption_of
+from core.reading_checks import CheckResult, Verdict, check_reading, consumption_of
 from core.reading_parser import ParseError, parse_reading
 from core.submission_window import window_for_submission
-from bot.dialogs.common import account_label, go_menu, menu_row, meter_label, own_account
+from bot.dialogs.common import (
+    account_label,
+    go_menu,
+    menu_row,
+    meter_label,
+    on_own_account,
+    own_account,
+    show_account_choice,
+)
 
 RECENT_PERIODS = 6
 VERIFICATION_WARNING = timedelta(days=31)
@@ -45,32 +53,8 @@ async def open_submit(turn: Turn, _: str = "") -> None:
         await turn.goto("submit_account")
 
 
-async def submit_for_account(turn: Turn, account_id: str) -> None:
-    """The button under a reminder: straight to that account's meters, from wherever the resident is."""
-    account = await own_account(turn, account_id)
-    if account is None:
-        turn.say("stale_button")
-        await turn.refresh()
-        return
-    await _begin(turn, account)
-
-
 async def enter_choose_account(turn: Turn) -> None:
-    accounts = await turn.uow.accounts.linked(turn.resident.id)
-    if not accounts:
-        turn.say("no_accounts", buttons=((turn.button("btn_link", "link"),), menu_row()))
-        return
-    rows = tuple((turn.button("account_button", "acc", a.id, account=account_label(turn, a)),) for a in accounts)
-    turn.say("submit_choose_account", buttons=rows + (menu_row(),))
-
-
-async def account_chosen(turn: Turn, account_id: str) -> None:
-    account = await own_account(turn, account_id)
-    if account is None:
-        turn.say("stale_button")
-        await turn.refresh()
-        return
-    await _begin(turn, account)
+    await show_account_choice(turn, "submit_choose_account")
 
 
 async def _begin(turn: Turn, account: Account) -> None:
@@ -196,12 +180,15 @@ async def value_typed(turn: Turn, text: str) -> None:
         current.draft["candidate"] = {"value": str(parsed), "rollover": result.rollover_possible}
         await turn.goto("lower_ask")
     elif result.verdict is Verdict.UNUSUAL:
-        current.draft["candidate"] = {"value": str(parsed), "kind": ReadingKind.TYPED.value,
-                                      "consumption": str(result.consumption),
-                                      "usual": str(result.usual) if result.usual is not None else None}
-        await turn.goto("unusual_ask")
+        await _ask_if_sure(turn, current, parsed, ReadingKind.TYPED, result)
     else:
         await _record(turn, current, parsed, ReadingKind.TYPED)
+
+
+async def _ask_if_sure(turn: Turn, current: Current, value: Decimal, kind: ReadingKind, result: CheckResult) -> None:
+    current.draft["candidate"] = {"value": str(value), "kind": kind.value, "consumption": str(result.consumption),
+                                  "usual": str(result.usual) if result.usual is not None else None}
+    await turn.goto("unusual_ask")
 
 
 async def unchanged(turn: Turn, _: str) -> None:
@@ -270,10 +257,7 @@ async def meter_rolled_over(turn: Turn, _: str) -> None:
     recent = await turn.uow.readings.recent_consumption(current.meter.id, current.period, RECENT_PERIODS)
     result = check_reading(value, previous.value if previous else None, current.service, recent, ReadingKind.ROLLOVER)
     if result.verdict is Verdict.UNUSUAL:
-        current.draft["candidate"] = {"value": str(value), "kind": ReadingKind.ROLLOVER.value,
-                                      "consumption": str(result.consumption),
-                                      "usual": str(result.usual) if result.usual is not None else None}
-        await turn.goto("unusual_ask")
+        await _ask_if_sure(turn, current, value, ReadingKind.ROLLOVER, result)
     else:
         await _record(turn, current, value, ReadingKind.ROLLOVER)
 
@@ -422,8 +406,10 @@ async def back_to_summary(turn: Turn, _: str) -> None:
     await turn.goto("summary")
 
 
+submit_for_account = on_own_account(_begin)  # under a reminder: straight to that account's meters
+
 SUBMISSION_STEPS = {
-    "submit_account": Step(enter_choose_account, buttons={"acc": account_chosen}),
+    "submit_account": Step(enter_choose_account, buttons={"acc": submit_for_account}),
     "closed_offer": Step(enter_closed_offer, buttons={"keep": keep_for_later}),
     "meter_value": Step(enter_meter, buttons={"same": unchanged, "cancel": cancel_submission}, text=value_typed),
     "lower_ask": Step(enter_lower, buttons={"replaced": meter_replaced, "rollover": meter_rolled_over,

@@ -41,6 +41,7 @@ from core.service import Outcome
 from bot.bootstrap import App
 from bot.dialogs.chart import chart_png
 from bot.dialogs.render import render_all, render_text, split_text
+from bot.channel_records import mark_handled, set_reachable
 from bot.inbox_worker import Deliveries, InboxWorker, Recorded
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -214,7 +215,7 @@ class TelegramChannel:
             elif result is UNHANDLED:
                 settled.append(item.event_id)
         if settled:
-            await self._mark_handled(settled)
+            await mark_handled(self._app, CHANNEL, settled)
         if not translated:
             return
         outcomes = await self._app.service.handle_batch([(t.event, t.inbound_id) for t in translated])
@@ -225,7 +226,7 @@ class TelegramChannel:
                           outcome.__class__.__name__)
                 self._metrics.errors.labels(CHANNEL, "handling").inc()
                 self._metrics.updates.labels(CHANNEL, "error").inc()
-                await self._mark_handled([item.inbound_id])
+                await mark_handled(self._app, CHANNEL, [item.inbound_id])
                 notice = render_text(Text("error_try_again"), "uk")
                 self.deliveries.spawn(chat, lambda i=item, c=chat, n=notice: self._reply_error(i, c, n))
                 continue
@@ -249,13 +250,6 @@ class TelegramChannel:
             await self.bot.answer_callback_query(callback_id)  # stops the spinner on the button
         except TelegramAPIError as exc:  # an old query cannot be answered; the press still counts
             log.info("telegram: callback answer failed (%s)", exc.__class__.__name__)
-
-    async def _mark_handled(self, event_ids: list[str]) -> None:
-        async with self._app.uow_factory() as uow:
-            await uow.inbox.prefetch(CHANNEL, event_ids)
-            for event_id in event_ids:
-                await uow.inbox.mark_handled(CHANNEL, event_id, self._app.clock())
-            await uow.commit()
 
     # the dispatcher's handlers: only translate; the batch converses and sends
 
@@ -299,7 +293,7 @@ class TelegramChannel:
                     last = i == len(parts) - 1
                     await self._call(SendMessage(chat_id=chat_id, text=part, reply_markup=markup if last else None))
         except Unreachable:
-            await self._set_reachable(outcome.chat, False)
+            await set_reachable(self._app, outcome.chat, False)
             return False
         except TelegramAPIError as exc:
             self._metrics.errors.labels(CHANNEL, "sending").inc()
@@ -310,7 +304,7 @@ class TelegramChannel:
         try:
             await self._call(SendMessage(chat_id=int(chat.chat_id), text=text))
         except Unreachable:
-            await self._set_reachable(chat, False)
+            await set_reachable(self._app, chat, False)
         except Exception:
             log.exception("telegram: sending an error notice failed")
 
@@ -338,10 +332,6 @@ class TelegramChannel:
                 raise Unreachable() from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _set_reachable(self, chat: ChatRef, reachable: bool) -> None:
-        async with self._app.uow_factory() as uow:
-            await uow.residents.set_reachable(chat, reachable)
-            await uow.commit()
 
 
 def _keyboard(rows: tuple[tuple[Any, ...], ...]) -> InlineKeyboardMarkup | None:

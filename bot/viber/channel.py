@@ -29,6 +29,7 @@ from core.service import Outcome
 from bot.bootstrap import App
 from bot.dialogs.chart import chart_png
 from bot.dialogs.render import render_all, render_text, split_text
+from bot.channel_records import mark_handled, set_reachable
 from bot.inbox_worker import Deliveries, InboxWorker, Recorded
 from bot.metrics import Metrics
 from bot.outbox import Outbox
@@ -138,7 +139,7 @@ class ViberChannel:
             user = data.get("user") if event == "subscribed" else {"id": data.get("user_id")}
             if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not user["id"]:
                 return self._malformed()
-            await self._set_reachable(chat_of(user["id"]), event == "subscribed")
+            await set_reachable(self._app, chat_of(user["id"]), event == "subscribed")
             self._metrics.updates.labels(CHANNEL, event).inc()
             return web.Response(status=200)
         self._metrics.updates.labels(CHANNEL, "ignored").inc()
@@ -171,9 +172,14 @@ class ViberChannel:
         if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not user["id"]:
             return self._malformed()
         chat = chat_of(user["id"])
-        outcome = await self._app.service.handle(Started(chat), inbound_id=f"started:{token}")
-        if outcome.duplicate:
-            outcome = await self._app.service.handle(Resumed(chat))
+        try:
+            outcome = await self._app.service.handle(Started(chat), inbound_id=f"started:{token}")
+            if outcome.duplicate:
+                outcome = await self._app.service.handle(Resumed(chat))
+        except Exception as exc:  # the resident can still write; a 500 would only make Viber retry
+            log.error("viber conversation_started %s failed: %s", token, exc.__class__.__name__)
+            self._metrics.errors.labels(CHANNEL, "handling").inc()
+            return web.Response(status=200)
         rendered = render_all(outcome.replies, outcome.language, MAX_TEXT)
         if not rendered:
             return web.Response(status=200)
@@ -196,7 +202,7 @@ class ViberChannel:
                     continue
             items.append((event_of(request), item.event_id))
         if dropped:
-            await self._mark_handled(dropped)
+            await mark_handled(self._app, CHANNEL, dropped)
         if not items:
             return
         outcomes = await self._app.service.handle_batch(items)
@@ -205,7 +211,7 @@ class ViberChannel:
                 log.error("viber callback %s failed while handling: %s", event_id, outcome.__class__.__name__)
                 self._metrics.errors.labels(CHANNEL, "handling").inc()
                 self._metrics.updates.labels(CHANNEL, "error").inc()
-                await self._mark_handled([event_id])
+                await mark_handled(self._app, CHANNEL, [event_id])
                 notice = render_text(Text("error_try_again"), "uk")
                 self.deliveries.spawn(event.chat, lambda c=event.chat, n=notice: self._send_notice(c, n))
                 continue
@@ -216,13 +222,6 @@ class ViberChannel:
         await self.deliver(outcome)
         self.outbox.sent(outcome.outbox_id)
         self._metrics.latency.labels(CHANNEL).observe(time.perf_counter() - started)
-
-    async def _mark_handled(self, event_ids: list[str]) -> None:
-        async with self._app.uow_factory() as uow:
-            await uow.inbox.prefetch(CHANNEL, event_ids)
-            for event_id in event_ids:
-                await uow.inbox.mark_handled(CHANNEL, event_id, self._app.clock())
-            await uow.commit()
 
     # outbound
 
@@ -237,7 +236,7 @@ class ViberChannel:
                 for i, part in enumerate(parts):
                     await self.send(outcome.chat, text_message(rendered, part, i == len(parts) - 1))
         except Unreachable:
-            await self._set_reachable(outcome.chat, False)
+            await set_reachable(self._app, outcome.chat, False)
             return False
         except (ViberError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             self._metrics.errors.labels(CHANNEL, "sending").inc()
@@ -273,7 +272,7 @@ class ViberChannel:
         try:
             await self.send(chat, {"type": "text", "text": text, "min_api_version": 1})
         except Unreachable:
-            await self._set_reachable(chat, False)
+            await set_reachable(self._app, chat, False)
         except Exception as exc:
             log.warning("viber: sending an error notice failed (%s)", exc.__class__.__name__)
 
@@ -286,10 +285,6 @@ class ViberChannel:
             answer = await response.json(content_type=None)
             return answer if isinstance(answer, dict) else {}
 
-    async def _set_reachable(self, chat: ChatRef, reachable: bool) -> None:
-        async with self._app.uow_factory() as uow:
-            await uow.residents.set_reachable(chat, reachable)
-            await uow.commit()
 
     # pictures: Viber fetches them by URL, from this server, under names nobody can guess
 
