@@ -140,6 +140,10 @@ async def test_every_button_press_is_answered_so_the_spinner_stops(bot, api):
 
 
 async def test_start_sets_the_webhook_with_its_secret_and_the_command_menus(bot, api):
+    for _ in range(100):
+        if api.method_calls("setWebhook"):
+            break
+        await asyncio.sleep(0.02)
     [webhook] = api.method_calls("setWebhook")
     assert webhook.params["url"] == "https://bot.example.org/telegram/webhook"
     assert webhook.params["secret_token"] == SECRET
@@ -265,7 +269,6 @@ async def test_health_and_metrics(bot, api):
 async def test_polling_mode_records_then_handles(tmp_path, api):
     bot = await start_bot(settings_for(tmp_path, api, public_url=None), api)
     try:
-        assert api.method_calls("deleteWebhook") and not api.method_calls("setWebhook")
         api.push_update(message_update(OLENA, "/start", update_id=500))
         api.push_update(message_update(OLENA, "/help", update_id=501))
         for _ in range(100):
@@ -273,6 +276,7 @@ async def test_polling_mode_records_then_handles(tmp_path, api):
                 break
             await asyncio.sleep(0.05)
         assert api.texts(OLENA)[-1].startswith("Правила передачі показників")
+        assert api.method_calls("deleteWebhook") and not api.method_calls("setWebhook")
         offsets = [int(c.params.get("offset") or 0) for c in api.method_calls("getUpdates")]
         assert max(offsets) == 502
     finally:
@@ -325,3 +329,19 @@ async def test_a_history_chart_goes_out_as_a_photo(bot, api):
     attached = photo.params[photo.params["photo"].removeprefix("attach://")]  # multipart: the file in its own part
     assert attached["filename"] == "history.png" and attached["size"] > 1000
     assert photo.params["caption"].startswith("Споживання")
+
+
+async def test_a_bot_that_cannot_set_its_webhook_keeps_serving_and_keeps_trying(tmp_path, api):
+    api.retry_after["setWebhook"].extend([1])  # Telegram refuses at first
+    started = await start_bot(settings_for(tmp_path, api), api)
+    try:
+        assert await started.post(message_update(OLENA, "/start")) == 200
+        await started.settle()
+        assert api.texts(OLENA)[0].startswith("Вітаю!")
+        for _ in range(150):
+            if [c for c in api.method_calls("setWebhook") if c.status == 200]:
+                break
+            await asyncio.sleep(0.05)
+        assert [c.status for c in api.method_calls("setWebhook")] == [429, 200]
+    finally:
+        await stop_bot(started)

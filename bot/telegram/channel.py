@@ -110,18 +110,32 @@ class TelegramChannel:
 
     async def start(self) -> None:
         """After the HTTP server listens: commands menu, unsent replies, webhook or polling, the inbox."""
-        await self._commands_setup()
+        try:
+            await self._commands_setup()
+        except (TelegramAPIError, TelegramNetworkError) as exc:  # cosmetic: the bot works without the menu
+            log.warning("telegram: setting the command menu failed (%s)", exc.__class__.__name__)
         self.outbox.start()
         await self.outbox.resend(self.deliver)
         self.worker.start()
         if self._webhook_url:
-            await self.bot.set_webhook(self._webhook_url, secret_token=self._secret.decode(),
-                                       allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
-            log.info("telegram: webhook mode")
+            self._polling = asyncio.create_task(self._set_webhook(), name="telegram-set-webhook")
         else:
-            await self.bot.delete_webhook(drop_pending_updates=False)
             self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
             log.info("telegram: long polling")
+
+    async def _set_webhook(self) -> None:
+        """Until Telegram accepts it: a bot that cannot reach Telegram at start keeps trying."""
+        delay = 5.0
+        while not self._stopping.is_set():
+            try:
+                await self.bot.set_webhook(self._webhook_url or "", secret_token=self._secret.decode(),
+                                           allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+                log.info("telegram: webhook mode")
+                return
+            except (TelegramAPIError, TelegramNetworkError) as exc:
+                log.error("telegram: setWebhook failed (%s); retrying in %.0f s", exc.__class__.__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 300)
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -163,8 +177,12 @@ class TelegramChannel:
     async def _poll(self) -> None:
         offset: int | None = None
         backoff = 1.0
+        webhook_deleted = False
         while not self._stopping.is_set():
             try:
+                if not webhook_deleted:  # getUpdates is refused while a webhook is set
+                    await self.bot.delete_webhook(drop_pending_updates=False)
+                    webhook_deleted = True
                 updates = await self.bot(GetUpdates(offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES))
                 backoff = 1.0
             except TelegramRetryAfter as exc:
