@@ -57,14 +57,14 @@ def parse_register(raw: bytes, suppliers: Mapping[str, SupplierSpec], name: str 
     missing = [c for c in COLUMNS if c not in header]
     unknown = [c for c in header if c not in COLUMNS and c not in OPTIONAL_COLUMNS]
     if missing or unknown:
-        problems = []
+        problems: list[str] = []
         if missing:
             problems.append(f"{name}:1: missing column(s): {', '.join(missing)}; the header is {','.join(COLUMNS)}")
         if unknown:
             problems.append(f"{name}:1: unknown column(s): {', '.join(unknown)}")
         raise RegisterError(problems)
     reader.fieldnames = header
-    problems: list[str] = []
+    problems = []
     accounts: dict[tuple[str, str], tuple[int, dict[str, object], list[RegisterMeter]]] = {}
     seen_meters: dict[tuple[str, str, str, str], int] = {}
     for row in reader:

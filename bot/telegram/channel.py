@@ -236,20 +236,20 @@ class TelegramChannel:
             await mark_handled(self._app, CHANNEL, settled)
         if not translated:
             return
-        outcomes = await self._app.service.handle_batch([(t.event, t.inbound_id) for t in translated])
-        for item, outcome in zip(translated, outcomes):
-            chat = item.event.chat if item.event else None
+        steps = [(t.event, t.inbound_id, t) for t in translated if t.event is not None]
+        outcomes = await self._app.service.handle_batch([(event, inbound_id) for event, inbound_id, _ in steps])
+        for (event, inbound_id, press), outcome in zip(steps, outcomes):
+            chat = event.chat
             if isinstance(outcome, Exception):
-                log.error("telegram update %s failed while handling: %s", item.inbound_id,
-                          outcome.__class__.__name__)
+                log.error("telegram update %s failed while handling: %s", inbound_id, outcome.__class__.__name__)
                 self._metrics.errors.labels(CHANNEL, "handling").inc()
                 self._metrics.updates.labels(CHANNEL, "error").inc()
-                await mark_handled(self._app, CHANNEL, [item.inbound_id])
+                await mark_handled(self._app, CHANNEL, [inbound_id])
                 notice = render_text(Text("error_try_again"), "uk")
-                self.deliveries.spawn(chat, lambda i=item, c=chat, n=notice: self._reply_error(i, c, n))
+                self.deliveries.spawn(chat, lambda p=press, c=chat, n=notice: self._reply_error(p, c, n))
                 continue
             self._metrics.updates.labels(CHANNEL, "duplicate" if outcome.duplicate else "handled").inc()
-            self.deliveries.spawn(chat, lambda i=item, o=outcome: self._send_outcome(i, o, started))
+            self.deliveries.spawn(chat, lambda p=press, o=outcome: self._send_outcome(p, o, started))
 
     async def _send_outcome(self, item: Translated, outcome: Outcome, started: float) -> None:
         if item.callback_id:
