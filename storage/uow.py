@@ -77,7 +77,7 @@ class SqlResidents:
             return
         rows = (await self._s.execute(
             select(ResidentRow).where(tuple_(ResidentRow.channel, ResidentRow.external_id).in_(
-                [(c.channel, c.chat_id) for c in wanted])).with_for_update()
+                [(c.channel, c.chat_id) for c in wanted])).order_by(ResidentRow.id).with_for_update()
         )).scalars()
         for row in rows:
             self._rows[ChatRef(row.channel, row.external_id)] = row
