@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Configured by KOMUNALKA_* environment variables or a .env file (see README.md).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="serve the configured channels (the default)")
+    commands.add_parser("run", help="serve the configured channels and send reminders on schedule (the default)")
     console = commands.add_parser("console", help="chat with the bot on this terminal as a local resident")
     console.add_argument("--demo", action="store_true", help="load the demo register (demo/register.csv) first")
     console.add_argument("--chat", default="local", help="the console resident's id (default: local)")
