@@ -133,8 +133,9 @@ class TelegramChannel:
                 log.info("telegram: webhook mode")
                 return
             except (TelegramAPIError, TelegramNetworkError) as exc:
-                log.error("telegram: setWebhook failed (%s); retrying in %.0f s", exc.__class__.__name__, delay)
-                await asyncio.sleep(delay)
+                wait = float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else delay
+                log.error("telegram: setWebhook failed (%s); retrying in %.0f s", exc.__class__.__name__, wait)
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, 300)
 
     async def stop(self) -> None:
