@@ -126,3 +126,25 @@ async def sql_app(database_url):
                                    _env_file=None))
     yield app
     await app.close()
+
+
+@pytest.fixture
+async def telegram():
+    """A fake Telegram Bot API on 127.0.0.1."""
+    from tests.fake_telegram import FakeTelegram
+
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def viber():
+    """A fake Viber REST API on 127.0.0.1."""
+    from tests.fake_viber import FakeViber
+
+    fake = FakeViber()
+    await fake.start()
+    yield fake
+    await fake.stop()

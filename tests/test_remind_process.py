@@ -21,11 +21,8 @@ CLOSING_DAY = "2026-11-27T10:00:00+02:00"
 
 
 @pytest.fixture
-async def api():
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
+def api(telegram):
+    return telegram
 
 
 async def seeded(tmp_path, residents: int) -> tuple[str, list[int]]:

@@ -22,8 +22,6 @@ from bot.viber.channel import ViberChannel
 from storage.models import ResidentRow
 from storage.register_store import accepted_readings
 from tests.conftest import KYIV
-from tests.fake_telegram import FakeTelegram
-from tests.fake_viber import FakeViber
 from tests.reminder_seed import seed
 from tests.talk import Talk
 
@@ -36,22 +34,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def telegram():
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def viber():
-    fake = FakeViber()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 @pytest.fixture

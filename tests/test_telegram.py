@@ -73,11 +73,8 @@ def settings_for(tmp_path: Path, api: FakeTelegram, **extra: object) -> Settings
 
 
 @pytest.fixture
-async def api():
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
+def api(telegram):
+    return telegram
 
 
 async def start_bot(settings: Settings, api: FakeTelegram) -> TelegramBot:

@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.fake_telegram import FakeTelegram, callback_update, message_update
+from tests.fake_telegram import callback_update, message_update
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret"
@@ -65,11 +65,8 @@ class BotProcess:
 
 
 @pytest.fixture
-async def api():
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
+def api(telegram):
+    return telegram
 
 
 @pytest.fixture

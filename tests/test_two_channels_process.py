@@ -8,27 +8,10 @@ import os
 import sys
 
 import aiohttp
-import pytest
 
-from tests.fake_telegram import FakeTelegram, message_update
-from tests.fake_viber import FakeViber, conversation_started, message_callback, sign
+from tests.fake_telegram import message_update
+from tests.fake_viber import conversation_started, message_callback, sign
 from tests.test_telegram_process import ROOT, SECRET, BotProcess, free_port, wait_for
-
-
-@pytest.fixture
-async def telegram():
-    fake = FakeTelegram()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def viber():
-    fake = FakeViber()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_one_process_serves_telegram_and_viber(tmp_path, telegram, viber):

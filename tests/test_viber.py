@@ -65,11 +65,8 @@ class ViberBot:
 
 
 @pytest.fixture
-async def api():
-    fake = FakeViber()
-    await fake.start()
-    yield fake
-    await fake.stop()
+def api(viber):
+    return viber
 
 
 async def start_bot(tmp_path: Path, api: FakeViber, **extra: object) -> ViberBot:
