@@ -107,23 +107,23 @@ async def run_komunalka(api: FakeTelegram, args: argparse.Namespace, workdir: Pa
                KOMUNALKA_PUBLIC_URL="https://bench.invalid", KOMUNALKA_TELEGRAM_WEBHOOK_SECRET=SECRET,
                KOMUNALKA_HTTP_HOST="127.0.0.1", KOMUNALKA_HTTP_PORT=str(port), KOMUNALKA_LOG_LEVEL="WARNING")
     proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "run_bot.py"), "run", env=env, cwd=workdir)
-    try:
-        await wait_healthy(port, proc)
-        await drive(api, port, args.warmup, args.concurrency, 1)
-        return await drive(api, port, args.updates, args.concurrency, 1_000_000)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        await proc.wait()
+    return await measure(api, args, port, proc, first_chat=1_000_000)
 
 
 async def run_bare(api: FakeTelegram, args: argparse.Namespace) -> dict[str, float]:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "bench" / "bare_aiogram_echo.py"),
                                                 "--api", api.url, "--token", api.token, "--port", str(port))
+    return await measure(api, args, port, proc, first_chat=2_000_000)
+
+
+async def measure(api: FakeTelegram, args: argparse.Namespace, port: int, proc: asyncio.subprocess.Process,
+                  first_chat: int) -> dict[str, float]:
+    """Warm the bot up, measure it, stop it: the same for both bots."""
     try:
         await wait_healthy(port, proc)
         await drive(api, port, args.warmup, args.concurrency, 1)
-        return await drive(api, port, args.updates, args.concurrency, 2_000_000)
+        return await drive(api, port, args.updates, args.concurrency, first_chat)
     finally:
         proc.send_signal(signal.SIGTERM)
         await proc.wait()

@@ -160,7 +160,9 @@ class ReminderRunner:
         after = 0
         while not self._stopping:
             if self.quiet.contains(self._now()):
-                log.info("campaign %s: quiet hours began; it continues in the morning", campaign.key)
+                resume = self.quiet.ends_after(self._now())
+                log.info("campaign %s: quiet hours began; it continues from %s", campaign.key,
+                         resume.strftime("%Y-%m-%d %H:%M"))
                 return report
             async with self._app.uow_factory() as uow:
                 page = await store.due_residents(uow.session, campaign.supplier, campaign.period, kind,

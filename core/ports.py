@@ -117,9 +117,6 @@ class ReminderPreferences(Protocol):
 class Inbox(Protocol):
     """Inbound event ids per channel, so that a redelivered update is handled once."""
 
-    async def record(self, channel: str, event_id: str, payload: str | None, at: datetime) -> bool:
-        """Keep an event to handle later; False when it was recorded before."""
-
     async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime) -> set[str]:
         """Keep several events (id, payload) in one go; returns the ids that were new."""
 

@@ -283,10 +283,6 @@ class SqlInbox:
         for row in rows:
             self._rows[(channel, row.event_id)] = row
 
-    async def record(self, channel: str, event_id: str, payload: str | None, at: datetime) -> bool:
-        return await insert_ignoring_conflict(self._s, InboundEventRow, dict(
-            channel=channel, event_id=event_id, payload=payload, received_at=at))
-
     async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime) -> set[str]:
         ids = list(dict.fromkeys(e for e, _ in events))
         known = set((await self._s.execute(select(InboundEventRow.event_id).where(

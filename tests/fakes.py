@@ -206,17 +206,16 @@ class _Inbox:
     def __init__(self, s: Store) -> None:
         self.s = s
 
-    async def record(self, channel: str, event_id: str, payload: str | None, at: datetime) -> bool:
-        if (channel, event_id) in self.s.inbox:
-            return False
-        self.s.inbox[(channel, event_id)] = False
-        return True
-
     async def prefetch(self, channel: str, event_ids: list[str]) -> None:
         pass
 
     async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime) -> set[str]:
-        return {e for e, p in events if await self.record(channel, e, p, at)}
+        new = set()
+        for event_id, _ in events:
+            if (channel, event_id) not in self.s.inbox:
+                self.s.inbox[(channel, event_id)] = False
+                new.add(event_id)
+        return new
 
     async def mark_handled(self, channel: str, event_id: str, at: datetime) -> bool:
         if self.s.inbox.get((channel, event_id)):

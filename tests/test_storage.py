@@ -132,8 +132,8 @@ async def test_forgetting_keeps_readings_without_the_resident(sql_app):
 
 async def test_an_inbound_event_is_handled_once(sql_app):
     async with sql_app.uow_factory() as uow:
-        assert await uow.inbox.record("telegram", "100", '{"update_id": 100}', NOW)
-        assert not await uow.inbox.record("telegram", "100", '{"update_id": 100}', NOW)
+        assert await uow.inbox.record_many("telegram", [("100", '{"update_id": 100}')], NOW) == {"100"}
+        assert await uow.inbox.record_many("telegram", [("100", '{"update_id": 100}')], NOW) == set()
         assert await uow.inbox.unhandled("telegram", 10) == [("100", '{"update_id": 100}')]
         await uow.commit()
     chat = ChatRef("telegram", "5")
