@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from core.periods import Period
+from core.ports import FailedRow
 from core.register import RegisterError, parse_register
 from core.supplier_config import SupplierConfigError
 from bot.bootstrap import App, build_app
+from bot.kept_readings import hand_in_kept_readings
 from bot.settings import Settings
 from storage.register_store import EXPORT_COLUMNS, accepted_readings, import_register
 
@@ -48,12 +50,26 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--supplier", required=True, help="supplier id, e.g. heat")
     exp.add_argument("--period", required=True, help="billing period YYYY-MM")
     exp.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    outbox = commands.add_parser("outbox", help="replies set aside because they could not be sent").add_subparsers(
+        dest="outbox_command", metavar="ACTION", required=True)
+    outbox.add_parser("failed", help="list replies set aside (rejected by the platform, undecodable, too old)")
+    retry = outbox.add_parser("retry", help="put set-aside replies back in the queue to be sent again")
+    retry.add_argument("ids", nargs="*", type=_row_id, help="row ids from `outbox failed` (default: all of them)")
+    inbox = commands.add_parser("inbox", help="inbound events set aside").add_subparsers(
+        dest="inbox_command", metavar="ACTION", required=True)
+    inbox.add_parser("failed", help="list inbound events set aside (unreadable, or failing every time)")
     remind = commands.add_parser("remind", help="run, once, every reminder campaign due at a moment, and exit")
     remind.add_argument("--at", type=_moment, help="ISO 8601 date and time (default: now); without an offset, "
                                                    "the city's time zone")
     remind.add_argument("--dry-run", action="store_true",
                         help="print how many residents each due campaign would remind; send nothing")
     return parser
+
+
+def _row_id(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a row id: {text!r}")
+    return int(text)
 
 
 def _moment(text: str) -> datetime:
@@ -107,6 +123,10 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
             return await _export(app, args)
         if command == "remind":
             return await _remind(app, args.dry_run)
+        if command == "outbox":
+            return await _outbox(app, args)
+        if command == "inbox":
+            return await _inbox_failed(app)
         from bot.serve import serve  # the channels' dependencies load only when serving
 
         return await serve(app)
@@ -172,39 +192,36 @@ async def _export(app: App, args: argparse.Namespace) -> int:
 
 
 async def _remind(app: App, dry_run: bool) -> int:
+    from bot.delivery.supervisor import LoopHealth
     from bot.metrics import Metrics
     from bot.scheduler import run_locked
-    from bot.serve import reminder_runner
+    from bot.serve import build_channels, build_pipelines, reminder_runner
 
-    channels = []
-    if app.settings.telegram_token:
-        from bot.telegram.channel import TelegramChannel
-
-        channels.append(TelegramChannel(app, Metrics()))
-    if app.settings.viber_token and app.settings.public_url:
-        from bot.viber.channel import ViberChannel
-
-        viber = ViberChannel(app, Metrics())
-        viber.open_client()
-        channels.append(viber)
+    metrics = Metrics()
+    channels = build_channels(app, metrics)  # Viber needs KOMUNALKA_PUBLIC_URL here as in `run`
     if not channels and not dry_run:
         print("Nothing to send through: set KOMUNALKA_TELEGRAM_TOKEN and/or KOMUNALKA_VIBER_TOKEN "
               "(or use --dry-run).", file=sys.stderr)
         return 2
-    runner = reminder_runner(app, channels)
+    pipelines = build_pipelines(app, channels, metrics, LoopHealth())
+    runner = reminder_runner(app, pipelines, metrics)
     now = app.clock().astimezone(app.settings.zone)
+    stamp = f"{now:%Y-%m-%d %H:%M} {app.settings.timezone}"
     try:
+        if runner.quiet.contains(now):
+            quiet = runner.quiet
+            print(f"{stamp} is within quiet hours ({quiet.start:%H:%M}–{quiet.end:%H:%M}): nothing sent.")
+            return 0
+        if not dry_run:
+            handed_in, expired = await hand_in_kept_readings(app, metrics)
+            for pipeline in pipelines:
+                await pipeline.outbox.drain_once()  # receipts and anything else waiting
         report = await run_locked(app.engine, runner, dry_run=dry_run)
     finally:
         for channel in channels:
-            await channel.close_client()
-    stamp = f"{now:%Y-%m-%d %H:%M} {app.settings.timezone}"
+            await channel.close()
     if report is None:
         print(f"{stamp}: another process is running the campaigns; nothing done here.")
-        return 0
-    if report.quiet:
-        quiet = runner.quiet
-        print(f"{stamp} is within quiet hours ({quiet.start:%H:%M}–{quiet.end:%H:%M}): nothing sent.")
         return 0
     print(f"As of {stamp}" + (" (dry run: nothing sent)" if dry_run else ""))
     if not report.campaigns:
@@ -216,14 +233,44 @@ async def _remind(app: App, dry_run: bool) -> int:
             print(f"{what}: {item.would_remind} resident(s) would be reminded")
         else:
             state = "finished" if item.finished else "paused, continues on the next run"
-            print(f"{what}: {item.sent} sent, {item.unreachable} unreachable, {item.failed} failed"
-                  + (f", {item.lost} lost in an earlier crash" if item.lost else "") + f"; {state}")
-    if dry_run:
-        print(f"Kept readings waiting to be handed in: {report.pending_to_hand_in} submission(s)")
-    else:
-        print(f"Kept readings handed in: {report.handed_in} submission(s); "
+            print(f"{what}: {item.sent} sent, {item.unreachable} unreachable, {item.rejected} rejected, "
+                  f"{item.retry} to retry" + (f", {item.lost} lost in an earlier crash" if item.lost else "")
+                  + f"; {state}")
+    if not dry_run:
+        print(f"Kept readings handed in: {handed_in}; expired: {expired}; "
               f"verification warnings sent: {report.verification_warnings}")
     return 0
+
+
+async def _outbox(app: App, args: argparse.Namespace) -> int:
+    if args.outbox_command == "retry":
+        async with app.uow_factory() as uow:
+            count = await uow.outbox.retry(args.ids or None, app.clock())
+            await uow.commit()
+        print(f"{count} repl{'y' if count == 1 else 'ies'} back in the queue; a running bot sends "
+              "them within seconds")
+        return 0 if count or not args.ids else 1
+    async with app.uow_factory() as uow:
+        rows = await uow.outbox.failed(10_000)
+    _print_failed(rows, app.settings.zone, "No replies are set aside.")
+    return 0
+
+
+async def _inbox_failed(app: App) -> int:
+    async with app.uow_factory() as uow:
+        rows = await uow.inbox.failed(10_000)
+    _print_failed(rows, app.settings.zone, "No inbound events are set aside.")
+    return 0
+
+
+def _print_failed(rows: list[FailedRow], zone: ZoneInfo, none: str) -> None:
+    if not rows:
+        print(none)
+        return
+    print("id\tchannel\tcreated\tset aside\tattempts\terror")
+    for r in rows:
+        print(f"{r.id}\t{r.channel}\t{r.created_at.astimezone(zone):%Y-%m-%d %H:%M}\t"
+              f"{r.failed_at.astimezone(zone):%Y-%m-%d %H:%M}\t{r.attempts}\t{r.error}")
 
 
 def _write_csv(out: object, rows: list[tuple[object, ...]], zone: ZoneInfo) -> None:

@@ -48,9 +48,13 @@ class HttpServer:
             return web.json_response({"status": "starting"}, status=503)
         try:
             details = await self._health()
-        except Exception as exc:  # the database is down, say
+        except Exception as exc:  # the database is down, or a loop keeps failing
             log.warning("health check failed: %s", exc.__class__.__name__)
-            return web.json_response({"status": "unhealthy", "error": exc.__class__.__name__}, status=503)
+            failing = getattr(exc, "names", None)
+            body: dict[str, object] = {"status": "unhealthy", "error": exc.__class__.__name__}
+            if failing:
+                body["failing"] = failing
+            return web.json_response(body, status=503)
         return web.json_response({"status": "ok", **details})
 
     async def _metrics_page(self, request: web.Request) -> web.Response:

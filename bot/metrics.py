@@ -14,6 +14,14 @@ class Metrics:
                                ["channel"], registry=self.registry)
         self.errors = Counter("komunalka_errors_total", "Errors while handling or sending, by channel and kind",
                               ["channel", "kind"], registry=self.registry)
+        self.set_aside = Counter("komunalka_set_aside_total",
+                                 "Inbox events and outbox rows set aside for the operator (run_bot.py inbox|outbox "
+                                 "failed)", ["channel", "queue"], registry=self.registry)
+        self.kept_readings = Counter("komunalka_kept_readings_total",
+                                     "Readings kept outside a window: handed in when it opened, or expired",
+                                     ["outcome"], registry=self.registry)
+        self.reminders = Counter("komunalka_reminders_total", "Reminders by outcome (sent, unreachable, "
+                                 "rejected, retry)", ["channel", "outcome"], registry=self.registry)
         self.latency = Histogram("komunalka_handling_seconds", "From recording an update to its replies being sent",
                                  ["channel"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))

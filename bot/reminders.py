@@ -1,9 +1,10 @@
-"""Sending reminder campaigns, receipts for kept readings and verification warnings.
+"""Sending reminder campaigns and verification warnings through the channels' pipelines.
 
-Every message is recorded before it is sent (a unique row per resident and campaign, in the bot's
-database), a few at a time, so a run that is killed continues with those not yet done and never
-sends twice; the few in flight at the moment of a crash are logged as such. Sending goes through a
-per-platform sender that keeps the platform's rate limits and pauses on "retry after".
+A reminder is claimed in the database only when the platform's rate limiter grants it a slot, just
+before it is sent, so a run that is killed loses at most the few messages actually in flight; a
+"retry after" pause holds off claiming. Answers are the pipeline's four results: sent, unreachable
+and rejected settle a reminder; "retry later" leaves it to be tried again within the campaign (and
+by the next run). Campaigns resume where they stopped and never remind anyone twice.
 """
 
 from __future__ import annotations
@@ -11,30 +12,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import date, datetime, timedelta
 
-from core.events import ChatRef, Reply, encode_replies
+from core.domain import SupplierSpec
+from core.events import ChatRef, Reply
+from core.ports import DueResident
 from core.reminders import Campaign, QuietHours, due_campaign
 from core.service import Outcome
-from core.submission_window import current_window
 from bot.bootstrap import App
-from bot.dialogs.notices import handed_in, reminder, verification_warning
-from storage import reminder_store as store
+from bot.delivery.pipeline import Pipeline
+from bot.delivery.results import Rejected, RetryLater, Sent, Unreachable
+from bot.dialogs.notices import reminder, verification_warning
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 PAGE = 1000  # residents read per query
 VERIFICATION_NOTICE = timedelta(days=31)
-
-
-class Deliverer(Protocol):
-    name: str
-
-    async def deliver(self, outcome: Outcome) -> bool: ...
-
-
+MAX_PASSES = 5  # passes over the due residents in one run; "retry later" ones wait for the next run after that
 SAFETY_MARGIN = 0.03  # spacing a little wider than the limit: arrival jitter must not make a burst
 
 
@@ -54,25 +51,52 @@ class RateLimiter:
 
 
 class PlatformSender:
-    """Bot-initiated messages of one platform, within its global and per-chat limits."""
+    """Bot-initiated messages of one platform: a slot within its limits, then the claim, then the send."""
 
-    def __init__(self, channel: Deliverer, rate: float, chat_rate: float | None = None) -> None:
-        self.channel = channel
+    def __init__(self, pipeline: Pipeline, rate: float, chat_rate: float | None = None) -> None:
+        self.pipeline = pipeline
+        self.rate = rate
         self._limiter = RateLimiter(rate)
         self._chat_interval = 1 / chat_rate if chat_rate else 0.0
         self._last_by_chat: dict[str, float] = {}
 
-    async def send(self, chat: ChatRef, replies: tuple[Reply, ...], language: str) -> bool:
+    async def send(self, chat: ChatRef, replies: tuple[Reply, ...], language: str,
+                   claim: Callable[[], Awaitable[bool]]) -> str | None:
+        """"sent", "unreachable", "rejected" or "retry"; None when the claim was taken by someone else."""
+        outbox = self.pipeline.outbox
         if self._chat_interval:
             last = self._last_by_chat.get(chat.chat_id)
             if last is not None and (wait := last + self._chat_interval - time.monotonic()) > 0:
                 await asyncio.sleep(wait)
+        await outbox.wait_for_resume()  # a "retry after" holds off claiming, not only sending
         await self._limiter.wait()
+        await outbox.wait_for_resume()
+        if not await claim():
+            return None
         self._last_by_chat[chat.chat_id] = time.monotonic()
         if len(self._last_by_chat) > 10_000:  # only recent chats matter for spacing
             horizon = time.monotonic() - self._chat_interval
             self._last_by_chat = {k: v for k, v in self._last_by_chat.items() if v > horizon}
-        return await self.channel.deliver(Outcome(chat, language, replies))
+        try:
+            messages = self.pipeline.adapter.render(Outcome(chat, language, replies))
+        except Exception as exc:
+            log.error("reminder could not be rendered (%s)", exc.__class__.__name__)
+            return "rejected"
+        for message in messages:
+            result = await outbox.send_one(message)
+            if isinstance(result, Sent):
+                continue
+            if isinstance(result, Unreachable):
+                await outbox.mark_unreachable(chat)
+                return "unreachable"
+            if isinstance(result, Rejected):
+                log.warning("reminder rejected by %s (%s)", chat.channel, result.reason)
+                return "rejected"
+            assert isinstance(result, RetryLater)
+            if not result.everyone:
+                outbox.pause(result.delay or 1.0)  # the platform is failing: give it a moment
+            return "retry"
+        return "sent"
 
 
 @dataclass
@@ -81,7 +105,8 @@ class CampaignReport:
     would_remind: int = 0
     sent: int = 0
     unreachable: int = 0
-    failed: int = 0
+    rejected: int = 0
+    retry: int = 0  # left to retry in the next run
     lost: int = 0
     finished: bool = False
 
@@ -90,23 +115,24 @@ class CampaignReport:
 class RunReport:
     quiet: bool = False
     campaigns: list[CampaignReport] = field(default_factory=list)
-    handed_in: int = 0
-    pending_to_hand_in: int = 0
     verification_warnings: int = 0
 
 
 class ReminderRunner:
-    def __init__(self, app: App, senders: dict[str, PlatformSender], chunk: int | None = None) -> None:
+    def __init__(self, app: App, senders: dict[str, PlatformSender], metrics: Metrics | None = None,
+                 concurrency: int | None = None) -> None:
         self._app = app
         self._senders = senders
+        self._metrics = metrics
         settings = app.settings
         self.quiet = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end)
         self._days_before = settings.reminder_days_before
-        self._chunk = chunk or max(1, int(settings.telegram_rate))  # about a second of sending
+        fastest = max((s.rate for s in senders.values()), default=1.0)
+        self._concurrency = concurrency or max(4, min(64, int(fastest)))  # sends waiting on a reply at once
         self._stopping = False
 
     def stop(self) -> None:
-        """Finish the chunk in hand and return; the campaign resumes on the next run."""
+        """Finish the sends in hand and return; the campaign resumes on the next run."""
         self._stopping = True
 
     def _now(self) -> datetime:
@@ -124,154 +150,138 @@ class ReminderRunner:
             return report
         for supplier in self._app.suppliers.values():
             today = self._now().date()
-            await self._hand_in_kept_readings(supplier.id, today, dry_run, report)
             campaign = due_campaign(supplier, today, self._days_before)
             if campaign is None:
                 continue
+            kind = campaign.kind.value
             async with self._app.uow_factory() as uow:
-                state = await store.run_state(uow.session, campaign.supplier, campaign.period, campaign.kind.value)
+                state = await uow.campaigns.run_state(campaign.supplier, campaign.period, kind)
+                count = await uow.campaigns.count_due(campaign.supplier, campaign.period, kind, today,
+                                                      self.channels) if dry_run else 0
             if state is not None and state.finished_at is not None:
                 continue
             if dry_run:
-                async with self._app.uow_factory() as uow:
-                    count = await store.count_due(uow.session, campaign.supplier, campaign.period,
-                                                  campaign.kind.value, today, self.channels)
                 report.campaigns.append(CampaignReport(campaign, would_remind=count))
                 continue
-            report.campaigns.append(await self._run(campaign, resuming=state is not None))
+            report.campaigns.append(await self._run(campaign, supplier, resuming=state is not None))
             if self._stopping:
                 break
         if not dry_run and not self._stopping:
             report.verification_warnings = await self._warn_verifications()
         return report
 
-    async def _run(self, campaign: Campaign, resuming: bool) -> CampaignReport:
+    async def _run(self, campaign: Campaign, supplier: SupplierSpec, resuming: bool) -> CampaignReport:
         report = CampaignReport(campaign)
         kind = campaign.kind.value
         async with self._app.uow_factory() as uow:
-            await store.start_run(uow.session, campaign.supplier, campaign.period, kind, self._app.clock())
+            await uow.campaigns.start_run(campaign.supplier, campaign.period, kind, self._app.clock())
             if resuming:
-                report.lost = await store.settle_in_flight(uow.session, campaign.supplier, campaign.period, kind)
+                report.lost = await uow.campaigns.settle_in_flight(campaign.supplier, campaign.period, kind)
             await uow.commit()
         if report.lost:
             log.warning("campaign %s: %d reminder(s) were in flight when an earlier run stopped; "
                         "they may not have arrived and are not sent again", campaign.key, report.lost)
-        supplier = self._app.suppliers[campaign.supplier]
-        after = 0
-        while not self._stopping:
-            if self.quiet.contains(self._now()):
-                resume = self.quiet.ends_after(self._now())
-                log.info("campaign %s: quiet hours began; it continues from %s", campaign.key,
-                         resume.strftime("%Y-%m-%d %H:%M"))
+        for _ in range(MAX_PASSES):
+            due = await self._pass(campaign, supplier, report)
+            if due is None:  # quiet hours or stopping
                 return report
-            async with self._app.uow_factory() as uow:
-                page = await store.due_residents(uow.session, campaign.supplier, campaign.period, kind,
-                                                 self._now().date(), after, PAGE, self.channels)
-            if not page:
+            if due == 0:
                 async with self._app.uow_factory() as uow:
-                    await store.finish_run(uow.session, campaign.supplier, campaign.period, kind, self._app.clock())
+                    await uow.campaigns.finish_run(campaign.supplier, campaign.period, kind, self._app.clock())
                     await uow.commit()
                 report.finished = True
                 break
-            after = page[-1].resident_id
-            for start in range(0, len(page), self._chunk):
-                if self._stopping or self.quiet.contains(self._now()):
-                    return report
-                chunk = page[start:start + self._chunk]
-                await self._send_chunk(campaign, supplier, chunk, report)
-        log.info("campaign %s: %d sent, %d unreachable, %d failed", campaign.key, report.sent, report.unreachable,
-                 report.failed)
+        async with self._app.uow_factory() as uow:
+            report.retry = await uow.campaigns.retries_left(campaign.supplier, campaign.period, kind)
+        log.info("campaign %s: %d sent, %d unreachable, %d rejected, %d to retry", campaign.key, report.sent,
+                 report.unreachable, report.rejected, report.retry)
         return report
 
-    async def _send_chunk(self, campaign: Campaign, supplier, chunk: list[store.DueResident],  # type: ignore[no-untyped-def]
-                          report: CampaignReport) -> None:
+    async def _pass(self, campaign: Campaign, supplier: SupplierSpec, report: CampaignReport) -> int | None:
+        """One pass over everyone due (new, or left to retry); how many were due, None when cut short."""
         kind = campaign.kind.value
-        async with self._app.uow_factory() as uow:
-            recorded = set(await store.record_deliveries(uow.session, campaign.supplier, campaign.period, kind,
-                                                         [r.resident_id for r in chunk], self._app.clock()))
-            await uow.commit()
-        today = self._now().date()
-
-        async def one(resident: store.DueResident) -> tuple[int, str]:
-            accounts = [(a.account_id, a.number, [(m.service, m.zone, m.serial) for m in a.meters])
-                        for a in resident.accounts]
-            reply = reminder(campaign, supplier, accounts, today)
-            return resident.resident_id, await self._send(resident.chat, (reply,), resident.language)
-
-        results = await asyncio.gather(*(one(r) for r in chunk if r.resident_id in recorded))
-        by_state: dict[str, list[int]] = {}
-        for resident_id, state in results:
-            by_state.setdefault(state, []).append(resident_id)
-        async with self._app.uow_factory() as uow:
-            for state, ids in by_state.items():
-                await store.mark_deliveries(uow.session, campaign.supplier, campaign.period, kind, ids, state)
-            await uow.commit()
-        report.sent += len(by_state.get("sent", []))
-        report.unreachable += len(by_state.get("unreachable", []))
-        report.failed += len(by_state.get("failed", []))
-
-    async def _send(self, chat: ChatRef, replies: tuple[Reply, ...], language: str) -> str:
-        sender = self._senders.get(chat.channel)
-        if sender is None:
-            return "failed"
-        try:
-            return "sent" if await sender.send(chat, replies, language) else "unreachable"
-        except Exception as exc:
-            log.warning("reminder to a %s resident failed (%s)", chat.channel, exc.__class__.__name__)
-            return "failed"
-
-    async def _hand_in_kept_readings(self, supplier_id: str, today, dry_run: bool,  # type: ignore[no-untyped-def]
-                                     report: RunReport) -> None:
-        """Readings kept outside the window become accepted when it opens; the resident gets a receipt."""
-        supplier = self._app.suppliers[supplier_id]
-        window = current_window(supplier.window, today)
-        if window is None:
-            return
-        while not self._stopping:
+        after, due = 0, 0
+        while True:
+            if self._stopping or self.quiet.contains(self._now()):
+                if self.quiet.contains(self._now()):
+                    log.info("campaign %s: quiet hours began; it continues from %s", campaign.key,
+                             self.quiet.ends_after(self._now()).strftime("%Y-%m-%d %H:%M"))
+                return None
             async with self._app.uow_factory() as uow:
-                pending = await store.pending_submissions(uow.session, supplier_id, window.period, 100)
-                if dry_run:
-                    report.pending_to_hand_in += len(pending)
-                    return
-                receipts = []
-                for item in pending:
-                    await store.hand_in(uow.session, item.submission_id, self._app.clock())
-                    if item.chat is not None and item.chat.channel in self._senders:
-                        reply = handed_in(supplier, item.number, window.period, item.reference)
-                        outbox_id = await uow.outbox.add(item.chat, item.language, encode_replies((reply,)),
-                                                         self._app.clock())
-                        receipts.append((item, reply, outbox_id))
-                await uow.commit()  # accepted, and the receipts wait in the outbox: at least once
-            report.handed_in += len(pending)
-            for item, reply, outbox_id in receipts:
-                if item.chat is not None:
-                    await self._send(item.chat, (reply,), item.language)
-                    async with self._app.uow_factory() as uow:
-                        await uow.outbox.done([outbox_id])
-                        await uow.commit()
-            if len(pending) < 100:
-                return
+                page = await uow.campaigns.due_residents(campaign.supplier, campaign.period, kind, self._now().date(),
+                                                         after, PAGE, self.channels)
+            if not page:
+                return due
+            due += len(page)
+            after = page[-1].resident_id
+            today = self._now().date()
+
+            def message(resident: DueResident, today: date = today) -> Reply:
+                accounts = [(a.account_id, a.number, [(m.service, m.zone, m.serial) for m in a.meters])
+                            for a in resident.accounts]
+                return reminder(campaign, supplier, accounts, today)
+
+            await self._send_all(page, message, campaign.supplier, str(campaign.period), kind, report)
+
+    async def _send_all(self, residents: list[DueResident], message: Callable[[DueResident], Reply], supplier: str,
+                        period: str, campaign: str, report: CampaignReport | None) -> int:
+        """Send to each resident (a few at once, each platform at its own pace); how many were sent."""
+        queue: asyncio.Queue[DueResident] = asyncio.Queue()
+        for resident in residents:
+            queue.put_nowait(resident)
+        sent = 0
+
+        async def worker() -> None:
+            nonlocal sent
+            while not queue.empty() and not self._stopping and not self.quiet.contains(self._now()):
+                resident = queue.get_nowait()
+                state = await self._send_one(resident, message(resident), supplier, period, campaign)
+                if state is None:
+                    continue
+                sent += state == "sent"
+                if report is not None and state != "retry":  # a retry is counted once it is settled
+                    setattr(report, state, getattr(report, state) + 1)
+                if self._metrics is not None:
+                    self._metrics.reminders.labels(resident.chat.channel, state).inc()
+
+        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(residents)))))
+        return sent
+
+    async def _send_one(self, resident: DueResident, reply: Reply, supplier: str, period: str,
+                        campaign: str) -> str | None:
+        sender = self._senders.get(resident.chat.channel)
+        if sender is None:
+            return None
+
+        async def claim() -> bool:
+            async with self._app.uow_factory() as uow:
+                taken = await uow.campaigns.claim(supplier, period, campaign, resident.resident_id, self._app.clock())
+                await uow.commit()
+            return taken
+
+        try:
+            state = await sender.send(resident.chat, (reply,), resident.language, claim)
+        except Exception as exc:  # the claim or the send failed unexpectedly: it shows as lost, never twice
+            log.error("reminder to a %s resident failed (%s)", resident.chat.channel, exc.__class__.__name__)
+            return None
+        if state is not None:
+            async with self._app.uow_factory() as uow:
+                await uow.campaigns.mark(supplier, period, campaign, [resident.resident_id], state)
+                await uow.commit()
+        return state
 
     async def _warn_verifications(self) -> int:
         today = self._now().date()
         async with self._app.uow_factory() as uow:
-            due = await store.verifications_due(uow.session, today, today + VERIFICATION_NOTICE, self.channels)
+            due = await uow.campaigns.verifications_due(today, today + VERIFICATION_NOTICE, self.channels)
         sent = 0
         for item in due:
             if self._stopping or self.quiet.contains(self._now()):
                 break
-            campaign = store.verification_campaign(item.meter_id, item.due)
-            async with self._app.uow_factory() as uow:
-                fresh = await store.record_deliveries(uow.session, item.supplier, "verify", campaign,
-                                                      [item.resident_id], self._app.clock())
-                await uow.commit()
-            if not fresh:
-                continue
+            resident = DueResident(item.resident_id, item.chat, item.language)
             reply = verification_warning(self._app.suppliers[item.supplier], item.number, item.service, item.zone,
                                          item.serial, item.due)
-            state = await self._send(item.chat, (reply,), item.language)
-            async with self._app.uow_factory() as uow:
-                await store.mark_deliveries(uow.session, item.supplier, "verify", campaign, [item.resident_id], state)
-                await uow.commit()
+            state = await self._send_one(resident, reply, item.supplier, "verify",
+                                         f"verify-{item.meter_id}-{item.due.isoformat()}")
             sent += state == "sent"
         return sent

@@ -1,10 +1,11 @@
-"""Running reminder campaigns on schedule, in one process at a time.
+"""The bot's scheduled work: kept readings handed in, and reminder campaigns, one process at a time.
 
 APScheduler 3 (jobs defined here in code, kept in memory: nothing to migrate, nothing synchronous
-on the event loop) runs the campaigns every hour from 09:05 to 20:05 in the city's time zone —
-never between 02:00 and 04:00, which daylight-saving days repeat or skip — and once shortly after
-start, to catch up on whatever became due while the bot was down. Each run is idempotent: finished
-campaigns are skipped, unfinished ones resume where they stopped.
+on the event loop) runs every hour from 09:05 to 20:05 in the city's time zone — never between
+02:00 and 04:00, which daylight-saving days repeat or skip — and once shortly after start, to catch
+up on whatever became due while the bot was down. Each run is idempotent: finished campaigns are
+skipped, unfinished ones resume where they stopped. Kept readings are also handed in every hour
+around the clock (a window can open at midnight), and at start.
 
 On PostgreSQL a session advisory lock lets only one process run campaigns; with SQLite one process
 serves the bot (see README).
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -23,6 +24,8 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.bootstrap import App
+from bot.delivery.supervisor import LoopHealth
 from bot.reminders import ReminderRunner, RunReport
 
 log = logging.getLogger(__name__)
@@ -58,32 +61,53 @@ async def run_locked(engine: AsyncEngine, runner: ReminderRunner, dry_run: bool 
 
 
 class ReminderScheduler:
-    def __init__(self, engine: AsyncEngine, runner: ReminderRunner, timezone: object) -> None:
-        self._engine = engine
+    def __init__(self, app: App, runner: ReminderRunner, health: LoopHealth,
+                 hand_in_kept: Callable[[], Awaitable[object]], with_campaigns: bool = True) -> None:
+        self._app = app
         self._runner = runner
-        self._timezone = timezone
-        self._scheduler = AsyncIOScheduler(timezone=timezone)
-        self._running: asyncio.Task[object] | None = None
+        self._health = health
+        self._hand_in_kept = hand_in_kept
+        self._with_campaigns = with_campaigns
+        self._timezone = app.settings.zone
+        self._scheduler = AsyncIOScheduler(timezone=self._timezone)
+        self._running: set[asyncio.Task[object]] = set()
 
     def start(self) -> None:
-        self._scheduler.add_job(self._run, CronTrigger(hour=RUN_HOURS, minute=5, timezone=self._timezone),
-                                id="reminders", max_instances=1, coalesce=True, misfire_grace_time=3600)
-        self._scheduler.add_job(self._run, "date", id="catch-up", misfire_grace_time=3600,
-                                run_date=datetime.now(self._timezone) + CATCH_UP_AFTER)  # type: ignore[arg-type]
+        soon = datetime.now(self._timezone) + CATCH_UP_AFTER
+        self._scheduler.add_job(self._kept, CronTrigger(minute=1, timezone=self._timezone), id="kept-readings",
+                                max_instances=1, coalesce=True, misfire_grace_time=3600)
+        self._scheduler.add_job(self._kept, "date", id="kept-readings-at-start", run_date=datetime.now(self._timezone),
+                                misfire_grace_time=3600)
+        if self._with_campaigns:
+            self._scheduler.add_job(self._campaigns, CronTrigger(hour=RUN_HOURS, minute=5, timezone=self._timezone),
+                                    id="reminders", max_instances=1, coalesce=True, misfire_grace_time=3600)
+            self._scheduler.add_job(self._campaigns, "date", id="catch-up", misfire_grace_time=3600,
+                                    run_date=soon)
         self._scheduler.start()
 
-    async def _run(self) -> None:
-        self._running = asyncio.current_task()
+    async def _kept(self) -> None:
+        await self._guarded("kept-readings", self._hand_in_kept)
+
+    async def _campaigns(self) -> None:
+        await self._guarded("reminders", lambda: run_locked(self._app.engine, self._runner))
+
+    async def _guarded(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        """A failing run is logged by class and shows in /healthz; the next tick tries again."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
         try:
-            await run_locked(self._engine, self._runner)
-        except Exception:
-            log.exception("reminder run failed; the next run continues it")
+            await job()
+            self._health.ok(name)
+        except Exception as exc:
+            self._health.failing(name)
+            log.error("%s run failed (%s); the next run continues it", name, exc.__class__.__name__)
         finally:
-            self._running = None
+            if task is not None:
+                self._running.discard(task)
 
     async def stop(self) -> None:
-        """Let the chunk in hand finish; the campaign resumes at the next start."""
+        """Let the sends in hand finish; the campaign resumes at the next start."""
         self._runner.stop()
         self._scheduler.shutdown(wait=False)
-        if self._running is not None:
-            await asyncio.gather(self._running, return_exceptions=True)
+        await asyncio.gather(*list(self._running), return_exceptions=True)

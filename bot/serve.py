@@ -4,33 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
-from typing import Protocol
+import socket
+import uuid
+from datetime import timedelta
 
-from aiohttp import web
 from sqlalchemy import text
 
 from bot.bootstrap import App
+from bot.delivery.adapter import ChannelAdapter
+from bot.delivery.pipeline import Pipeline, PipelineSettings
+from bot.delivery.supervisor import LoopHealth, Supervisor
 from bot.http_server import HttpServer
+from bot.kept_readings import hand_in_kept_readings
 from bot.metrics import Metrics
 from bot.reminders import PlatformSender, ReminderRunner
 from bot.scheduler import ReminderScheduler
-from core.service import Outcome
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class Channel(Protocol):
-    name: str
-
-    async def deliver(self, outcome: Outcome) -> bool: ...
-
-    def mount(self, web_app: web.Application) -> None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 def run_problems(settings: Settings) -> list[str]:
@@ -55,51 +48,69 @@ def _valid_secret(secret: str) -> bool:
     return 1 <= len(secret) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in secret)
 
 
-def build_channels(app: App, metrics: Metrics) -> list[Channel]:
-    channels: list[Channel] = []
+def build_channels(app: App, metrics: Metrics) -> list[ChannelAdapter]:
+    channels: list[ChannelAdapter] = []
     if app.settings.telegram_token:
         from bot.telegram.channel import TelegramChannel
 
         channels.append(TelegramChannel(app, metrics))
-    if app.settings.viber_token:
+    if app.settings.viber_token and app.settings.public_url:
         from bot.viber.channel import ViberChannel
 
         channels.append(ViberChannel(app, metrics))
     return channels
 
 
-def reminder_runner(app: App, channels: list[Channel]) -> ReminderRunner:
-    """Campaigns send through the channels, each platform within its own limits."""
+def build_pipelines(app: App, channels: list[ChannelAdapter], metrics: Metrics,
+                    health: LoopHealth) -> list[Pipeline]:
+    settings = PipelineSettings(
+        owner=f"{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        lease=timedelta(seconds=app.settings.claim_lease_seconds),
+        max_age=timedelta(hours=app.settings.outbox_max_age_hours),
+        single_process=app.engine.dialect.name == "sqlite")
+    return [Pipeline(c, app.service, app.uow_factory, app.clock, metrics, health, settings) for c in channels]
+
+
+def reminder_runner(app: App, pipelines: list[Pipeline], metrics: Metrics | None = None) -> ReminderRunner:
+    """Campaigns send through the channels' pipelines, each platform within its own limits."""
     settings = app.settings
     senders = {}
-    for channel in channels:
-        if channel.name == "telegram":
-            senders["telegram"] = PlatformSender(channel, settings.telegram_rate, settings.telegram_chat_rate)
-        elif channel.name == "viber":
-            senders["viber"] = PlatformSender(channel, settings.viber_rate)
-    return ReminderRunner(app, senders)
+    for pipeline in pipelines:
+        if pipeline.channel == "telegram":
+            senders["telegram"] = PlatformSender(pipeline, settings.telegram_rate, settings.telegram_chat_rate)
+        elif pipeline.channel == "viber":
+            senders["viber"] = PlatformSender(pipeline, settings.viber_rate)
+    return ReminderRunner(app, senders, metrics=metrics)
 
 
 class Server:
     """The bot's channels behind one HTTP server; used by `run` and by the tests."""
 
-    def __init__(self, app: App, channels: list[Channel] | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(self, app: App, channels: list[ChannelAdapter] | None = None, metrics: Metrics | None = None) -> None:
         self.app = app
         self.metrics = metrics or Metrics()
-        self.channels = channels if channels is not None else build_channels(app, self.metrics)
+        self.health = LoopHealth(app.settings.loop_grace_seconds)
+        self.supervisor = Supervisor(self.health)
+        channels = channels if channels is not None else build_channels(app, self.metrics)
+        self.pipelines = build_pipelines(app, channels, self.metrics, self.health)
+        self.channels = channels
         self.http = HttpServer(app.settings.http_host, app.settings.http_port, self.metrics, self._health)
         self.scheduler: ReminderScheduler | None = None
-        for channel in self.channels:
-            channel.mount(self.http.web)
+        for pipeline in self.pipelines:
+            pipeline.adapter.mount(self.http.web, pipeline)
+
+    def pipeline(self, channel: str) -> Pipeline:
+        return next(p for p in self.pipelines if p.channel == channel)
 
     async def start(self, reminders: bool = True) -> int:
+        """Ready as soon as the server listens and the loops are started; backlogs drain in the background."""
         port = await self.http.start()
-        for channel in self.channels:
-            await channel.start()
-        if reminders and self.channels:
-            self.scheduler = ReminderScheduler(self.app.engine, reminder_runner(self.app, self.channels),
-                                               self.app.settings.zone)
-            self.scheduler.start()
+        for pipeline in self.pipelines:
+            await pipeline.start(self.supervisor)
+        self.scheduler = ReminderScheduler(self.app, reminder_runner(self.app, self.pipelines, self.metrics),
+                                           self.health, self._hand_in_kept,
+                                           with_campaigns=reminders and bool(self.pipelines))
+        self.scheduler.start()
         self.http.ready = True
         return port
 
@@ -108,13 +119,28 @@ class Server:
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.http.stop()  # no new updates; requests in hand finish recording
-        for channel in self.channels:
-            await channel.stop()  # updates in hand finish; the rest stay recorded
+        for pipeline in self.pipelines:
+            await pipeline.stop()  # updates in hand finish; the rest stay recorded, claims given back
+        await self.supervisor.stop()
+
+    async def _hand_in_kept(self) -> None:
+        await hand_in_kept_readings(self.app, self.metrics)
+        for pipeline in self.pipelines:
+            pipeline.outbox.wake()  # the receipts wait in the outbox
 
     async def _health(self) -> dict[str, object]:
+        failing = self.health.unhealthy()
+        if failing:
+            raise LoopsFailing(failing)
         async with self.app.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-        return {"channels": [c.name for c in self.channels], "database": "ok"}
+        return {"channels": [p.channel for p in self.pipelines], "database": "ok"}
+
+
+class LoopsFailing(Exception):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
 
 
 async def serve(app: App) -> int:
@@ -124,7 +150,7 @@ async def serve(app: App) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     port = await server.start()
-    log.info("serving %s on port %d", ", ".join(c.name for c in server.channels), port)
+    log.info("serving %s on port %d", ", ".join(p.channel for p in server.pipelines), port)
     await stop.wait()
     log.info("shutting down: finishing updates in hand")
     await server.stop()

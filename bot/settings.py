@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     telegram_chat_rate: float = Field(default=1, gt=0, le=10)  # messages a second to one chat
     viber_rate: float = Field(default=30, gt=0, le=1000)
 
+    # the delivery pipeline
+    outbox_max_age_hours: float = Field(default=24, gt=0, le=24 * 30)  # a reply not sent by then is set aside
+    claim_lease_seconds: float = Field(default=30, ge=1, le=3600)  # a dead process's claims lapse after this
+    loop_grace_seconds: float = Field(default=60, ge=1, le=3600)  # /healthz turns 503 when a loop fails longer
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

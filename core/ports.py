@@ -114,11 +114,35 @@ class ReminderPreferences(Protocol):
     async def set_enabled(self, resident_id: int, supplier: str, enabled: bool) -> None: ...
 
 
-class Inbox(Protocol):
-    """Inbound event ids per channel, so that a redelivered update is handled once."""
+@dataclass(frozen=True)
+class Claim:
+    """Who holds a queued row, and until when (wall-clock UTC, never the business clock).
 
-    async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime) -> set[str]:
-        """Keep several events (id, payload) in one go; returns the ids that were new."""
+    A live process renews its claims; a dead one's lapse, and another process takes the rows over.
+    """
+
+    owner: str
+    until: datetime
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """An inbox event or outbox row set aside: kept for the operator, never dropped."""
+
+    id: str
+    channel: str
+    created_at: datetime
+    failed_at: datetime
+    attempts: int
+    error: str
+
+
+class Inbox(Protocol):
+    """Inbound events per channel, recorded before the platform is answered, handled once."""
+
+    async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime,
+                          claim: Claim | None = None) -> set[str]:
+        """Keep several events (id, payload) in one go, claimed when given; returns the ids that were new."""
 
     async def prefetch(self, channel: str, event_ids: list[str]) -> None:
         """Load several events' records in one go, for a batch of steps."""
@@ -126,8 +150,22 @@ class Inbox(Protocol):
     async def mark_handled(self, channel: str, event_id: str, at: datetime) -> bool:
         """True the first time an event is handled (recorded or not), False for a repeat."""
 
-    async def unhandled(self, channel: str, limit: int) -> list[tuple[str, str]]:
-        """Recorded but not yet handled events, oldest first: (event id, payload)."""
+    async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """Take unhandled events nobody holds (or whose holder's claim lapsed), oldest first."""
+
+    async def set_aside(self, channel: str, event_id: str, error: str, attempts: int, at: datetime) -> None:
+        """An event that cannot be handled: kept, listed, and no longer holds anything up."""
+
+    async def failed(self, limit: int) -> list[FailedRow]: ...
+
+    async def renew(self, claim: Claim, event_ids: list[str]) -> None:
+        """Extend the claims of ``claim.owner`` on these events to ``claim.until``."""
+
+    async def release(self, owner: str) -> None:
+        """Give up every claim of ``owner`` (a clean stop)."""
+
+    async def release_all(self) -> None:
+        """Give up every claim: SQLite serves from one process, so at start they were a dead one's."""
 
 
 @dataclass(frozen=True)
@@ -136,17 +174,115 @@ class PendingReplies:
     chat: ChatRef
     language: str
     body: str  # core.events.encode_replies
+    progress: int = 0  # platform messages of this row already sent
+    attempts: int = 0
+    since: datetime | None = None  # its age counts from here: created, or retried by the operator
 
 
 class Outbox(Protocol):
-    """Replies stored in the step's own transaction, deleted once sent: a crash resends, never loses."""
+    """Replies stored in the step's own transaction; claimed before sending, deleted once settled."""
 
-    async def add(self, chat: ChatRef, language: str, body: str, at: datetime) -> int:
-        """Keep replies; the id is known at once, the row is written with the transaction."""
+    async def add(self, chat: ChatRef, language: str, body: str, at: datetime, claim: Claim | None = None) -> int:
+        """Keep replies (claimed at once when given); the id is known at once and grows with time."""
 
-    async def done(self, ids: list[int]) -> None: ...
+    async def done(self, ids: list[int]) -> None:
+        """Settled (sent, unreachable): gone."""
 
-    async def pending(self, channel: str, limit: int) -> list[PendingReplies]: ...
+    async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[PendingReplies]:
+        """Take rows nobody holds (or whose holder's claim lapsed), oldest first."""
+
+    async def record_attempt(self, row_id: int, progress: int, error: str) -> None:
+        """A send that will be tried again: how far it got, and why it stopped."""
+
+    async def set_aside(self, row_id: int, error: str, at: datetime) -> None:
+        """Move a row aside (rejected, undecodable, too old): kept, listed, resendable."""
+
+    async def failed(self, limit: int) -> list[FailedRow]: ...
+
+    async def retry(self, ids: list[int] | None, at: datetime) -> int:
+        """Set-aside rows (these, or all) back in the queue; how many."""
+
+    async def renew(self, claim: Claim, ids: list[int]) -> None: ...
+
+    async def release(self, owner: str) -> None: ...
+
+    async def release_all(self) -> None: ...
+
+    async def pending(self, channel: str, limit: int) -> list[PendingReplies]:
+        """Rows waiting to be sent, oldest first (the console reads its own)."""
+
+
+@dataclass(frozen=True)
+class MissingMeter:
+    serial: str
+    service: str
+    zone: str
+
+
+@dataclass
+class DueAccount:
+    account_id: int
+    number: str
+    meters: list[MissingMeter] = field(default_factory=list)
+
+
+@dataclass
+class DueResident:
+    resident_id: int
+    chat: ChatRef
+    language: str
+    accounts: list[DueAccount] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunState:
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class VerificationDue:
+    resident_id: int
+    chat: ChatRef
+    language: str
+    supplier: str
+    number: str
+    meter_id: int
+    serial: str
+    service: str
+    zone: str
+    due: date
+
+
+class ReminderCampaigns(Protocol):
+    """Campaign runs and their deliveries: one row per resident and campaign, claimed just before sending."""
+
+    async def run_state(self, supplier: str, period: Period, campaign: str) -> RunState | None: ...
+
+    async def start_run(self, supplier: str, period: Period, campaign: str, at: datetime) -> None: ...
+
+    async def finish_run(self, supplier: str, period: Period, campaign: str, at: datetime) -> None: ...
+
+    async def settle_in_flight(self, supplier: str, period: Period, campaign: str) -> int:
+        """Claimed but unconfirmed when a run stopped: maybe sent, never resent (``lost``). How many."""
+
+    async def due_residents(self, supplier: str, period: Period, campaign: str, today: date, after: int, limit: int,
+                            channels: list[str]) -> list[DueResident]:
+        """The next page (by resident id) of residents due: not reminded yet, or left to retry."""
+
+    async def count_due(self, supplier: str, period: Period, campaign: str, today: date,
+                        channels: list[str]) -> int: ...
+
+    async def claim(self, supplier: str, period: Period | str, campaign: str, resident_id: int, at: datetime) -> bool:
+        """The rate limiter granted a slot: record the reminder as being sent; False if it is taken."""
+
+    async def mark(self, supplier: str, period: Period | str, campaign: str, resident_ids: list[int],
+                   state: str) -> None:
+        """sent, unreachable, rejected — or retry, which makes the resident due again."""
+
+    async def retries_left(self, supplier: str, period: Period, campaign: str) -> int: ...
+
+    async def verifications_due(self, today: date, until: date, channels: list[str]) -> list[VerificationDue]: ...
 
 
 class UnitOfWork(Protocol):
@@ -159,6 +295,7 @@ class UnitOfWork(Protocol):
     link_attempts: LinkAttempts
     readings: Readings
     reminders: ReminderPreferences
+    campaigns: ReminderCampaigns
 
     async def __aenter__(self) -> UnitOfWork: ...
 

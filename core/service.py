@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from core.conversation import Conversation, Turn
 from core.domain import SupplierSpec
-from core.events import ChatRef, Inbound, Reply, encode_replies
-from core.ports import UnitOfWork
+from core.events import ChatRef, Inbound, Reply, Text, encode_replies
+from core.ports import Claim, UnitOfWork
 from core.resident_locks import ResidentLocks
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ class ConversationService:
         self._tz = timezone
         self.locks = ResidentLocks()
 
-    async def handle(self, event: Inbound, *, inbound_id: str | None = None, outbox: bool = False) -> Outcome:
+    async def handle(self, event: Inbound, *, inbound_id: str | None = None, outbox: bool = False,
+                     claim: Claim | None = None) -> Outcome:
         """Run one step for the event's resident, exactly once per ``inbound_id`` when given.
 
         Steps of one resident run one at a time; the unit of work also locks the resident's row,
@@ -56,11 +57,12 @@ class ConversationService:
         chat = event.chat
         async with self.locks.hold((chat.channel, chat.chat_id)):
             async with self._uow_factory() as uow:
-                outcome = await self._step(uow, event, inbound_id, outbox)
+                outcome = await self._step(uow, event, inbound_id, outbox, claim)
                 await uow.commit()
         return outcome
 
-    async def handle_batch(self, items: list[tuple[Inbound, str]], *, outbox: bool = True) -> list[Outcome | Exception]:
+    async def handle_batch(self, items: list[tuple[Inbound, str]], *, outbox: bool = True,
+                           claim: Claim | None = None) -> list[Outcome | Exception]:
         """Several recorded events in one transaction, in order; one commit for all of them.
 
         A busy bot spends its database time on commits and round trips, not on steps: batching
@@ -76,7 +78,7 @@ class ConversationService:
                     await uow.residents.prefetch([e.chat for e, _ in items])
                     await uow.inbox.prefetch(items[0][0].chat.channel, [i for _, i in items])
                     outcomes: list[Outcome | Exception] = [
-                        await self._step(uow, event, inbound_id, outbox) for event, inbound_id in items
+                        await self._step(uow, event, inbound_id, outbox, claim) for event, inbound_id in items
                     ]
                     await uow.commit()
                 return outcomes
@@ -87,12 +89,30 @@ class ConversationService:
         results: list[Outcome | Exception] = []
         for event, inbound_id in items:
             try:
-                results.append(await self.handle(event, inbound_id=inbound_id, outbox=outbox))
+                results.append(await self.handle(event, inbound_id=inbound_id, outbox=outbox, claim=claim))
             except Exception as exc:
                 results.append(exc)
         return results
 
-    async def _step(self, uow: UnitOfWork, event: Inbound, inbound_id: str | None, outbox: bool) -> Outcome:
+    async def set_aside(self, channel: str, inbound_id: str, chat: ChatRef | None, error: str, attempts: int,
+                        claim: Claim | None = None) -> Outcome | None:
+        """An event that could not be handled: kept aside, and its resident told, in their language."""
+        async with self._uow_factory() as uow:
+            await uow.inbox.set_aside(channel, inbound_id, error, attempts, self._clock())
+            outcome = None
+            if chat is not None:
+                try:
+                    language = (await uow.residents.get_or_create(chat)).language
+                except ValueError:  # the stored state itself may be what failed
+                    language = "uk"
+                replies = (Reply(Text("error_try_again")),)
+                outbox_id = await uow.outbox.add(chat, language, encode_replies(replies), self._clock(), claim)
+                outcome = Outcome(chat, language, replies, outbox_id=outbox_id)
+            await uow.commit()
+        return outcome
+
+    async def _step(self, uow: UnitOfWork, event: Inbound, inbound_id: str | None, outbox: bool,
+                    claim: Claim | None = None) -> Outcome:
         chat = event.chat
         if inbound_id is not None and not await uow.inbox.mark_handled(chat.channel, inbound_id, self._clock()):
             return Outcome(chat, "uk", (), duplicate=True)
@@ -108,5 +128,5 @@ class ConversationService:
         replies = tuple(turn.replies)
         outbox_id = None
         if outbox and replies:
-            outbox_id = await uow.outbox.add(chat, resident.language, encode_replies(replies), self._clock())
+            outbox_id = await uow.outbox.add(chat, resident.language, encode_replies(replies), self._clock(), claim)
         return Outcome(chat, resident.language, replies, outbox_id=outbox_id)

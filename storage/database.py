@@ -20,7 +20,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     ``BEGIN IMMEDIATE`` makes the second wait for the first instead, up to the busy timeout.
     """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **kwargs)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True,
+                                     **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -39,7 +40,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_async_engine(url, **kwargs)
+    # bound parameters (residents' texts, account numbers) never reach exception text or logs
+    return create_async_engine(url, hide_parameters=True, **kwargs)
 
 
 def _alembic_config(connection: Connection) -> Config:

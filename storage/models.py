@@ -138,6 +138,7 @@ class InboundEventRow(Base):
     __table_args__ = (
         UniqueConstraint("channel", "event_id"),
         Index("ix_inbound_unhandled", "channel", "handled_at", "id"),
+        Index("ix_inbound_claimed_by", "claimed_by"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -146,20 +147,40 @@ class InboundEventRow(Base):
     payload: Mapped[str | None] = mapped_column(Text, nullable=True)  # cleared once handled: it holds personal data
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # a process handles an event only while it holds the claim; a dead process's claims expire
+    claimed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(String(80), nullable=True)  # an error class, never a message
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # set aside, never retried alone
 
 
 class OutboxRow(Base):
-    """Replies of a committed step, until the channel has sent them."""
+    """Replies waiting to be sent: claimed by one process at a time, deleted once settled.
+
+    ``id`` is made by the writer and grows with time, so ordering by it keeps one chat's replies in
+    the order their steps ran (even under a frozen clock). A row that cannot be sent is set aside
+    (``status = 'failed'``), never deleted.
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_channel", "channel", "created_at"),)
+    __table_args__ = (Index("ix_outbox_claimable", "channel", "status", "id"),
+                      Index("ix_outbox_claimed_by", "claimed_by"))
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # made by the writer
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # platform messages already sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(String(80), nullable=True)  # an error class or platform code
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    retried_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)  # the operator's retry
 
 
 class ReminderRunRow(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, exists, func, not_, or_, select, update
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.domain import ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
+from core.ports import DueAccount, DueResident, MissingMeter, RunState, VerificationDue
 from storage.models import (
     AccountRow,
     LinkRow,
@@ -22,31 +23,9 @@ from storage.models import (
     ResidentRow,
     SubmissionRow,
 )
-from storage.uow import insert_ignoring_conflict
+from storage.upsert import insert_ignoring_conflict
 
 _OPEN = (ReadingStatus.ACCEPTED.value, ReadingStatus.PENDING.value)
-
-
-@dataclass(frozen=True)
-class MissingMeter:
-    serial: str
-    service: str
-    zone: str
-
-
-@dataclass
-class DueAccount:
-    account_id: int
-    number: str
-    meters: list[MissingMeter] = field(default_factory=list)
-
-
-@dataclass
-class DueResident:
-    resident_id: int
-    chat: ChatRef
-    language: str
-    accounts: list[DueAccount] = field(default_factory=list)
 
 
 def _due_filter(supplier: str, period: Period, campaign: str, today: date,  # type: ignore[no-untyped-def]
@@ -61,9 +40,10 @@ def _due_filter(supplier: str, period: Period, campaign: str, today: date,  # ty
                             ReminderPreferenceRow.supplier == supplier, ReminderPreferenceRow.enabled.is_(False))),
         not_(exists().where(ReadingRow.meter_id == MeterRow.id, ReadingRow.period == str(period),
                             ReadingRow.status.in_(_OPEN))),
+        # reminded (or in flight) already; one whose send must be retried is due again
         not_(exists().where(ReminderDeliveryRow.resident_id == ResidentRow.id,
                             ReminderDeliveryRow.supplier == supplier, ReminderDeliveryRow.period == str(period),
-                            ReminderDeliveryRow.campaign == campaign)),
+                            ReminderDeliveryRow.campaign == campaign, ReminderDeliveryRow.state != "retry")),
     )
 
 
@@ -124,6 +104,26 @@ async def record_deliveries(session: AsyncSession, supplier: str, period: Period
     return recorded
 
 
+async def claim_delivery(session: AsyncSession, supplier: str, period: Period | str, campaign: str,
+                         resident_id: int, at: datetime) -> bool:
+    """Claim one reminder as it is about to be sent: new, or one left to retry; False if someone has it."""
+    if await insert_ignoring_conflict(session, ReminderDeliveryRow, dict(
+            resident_id=resident_id, supplier=supplier, period=str(period), campaign=campaign, state="sending",
+            created_at=at)):
+        return True
+    result = await session.execute(update(ReminderDeliveryRow).where(
+        ReminderDeliveryRow.resident_id == resident_id, ReminderDeliveryRow.supplier == supplier,
+        ReminderDeliveryRow.period == str(period), ReminderDeliveryRow.campaign == campaign,
+        ReminderDeliveryRow.state == "retry").values(state="sending"))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def pending_retries(session: AsyncSession, supplier: str, period: Period, campaign: str) -> int:
+    return int((await session.execute(select(func.count()).select_from(ReminderDeliveryRow).where(
+        ReminderDeliveryRow.supplier == supplier, ReminderDeliveryRow.period == str(period),
+        ReminderDeliveryRow.campaign == campaign, ReminderDeliveryRow.state == "retry"))).scalar_one())
+
+
 async def mark_deliveries(session: AsyncSession, supplier: str, period: Period | str, campaign: str,
                           resident_ids: list[int], state: str) -> None:
     if resident_ids:
@@ -146,12 +146,6 @@ async def delivery_counts(session: AsyncSession, supplier: str, period: Period, 
         ReminderDeliveryRow.supplier == supplier, ReminderDeliveryRow.period == str(period),
         ReminderDeliveryRow.campaign == campaign).group_by(ReminderDeliveryRow.state))
     return {state: int(n) for state, n in rows}
-
-
-@dataclass(frozen=True)
-class RunState:
-    started_at: datetime
-    finished_at: datetime | None
 
 
 async def run_state(session: AsyncSession, supplier: str, period: Period, campaign: str) -> RunState | None:
@@ -209,20 +203,6 @@ async def hand_in(session: AsyncSession, submission_id: int, at: datetime) -> in
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class VerificationDue:
-    resident_id: int
-    chat: ChatRef
-    language: str
-    supplier: str
-    number: str
-    meter_id: int
-    serial: str
-    service: str
-    zone: str
-    due: date
-
-
 async def verifications_due(session: AsyncSession, today: date, until: date, channels: list[str]
                             ) -> list[VerificationDue]:
     """Meters whose verification lapses soon, per linked reachable resident (warned or not: the
@@ -241,3 +221,42 @@ async def verifications_due(session: AsyncSession, today: date, until: date, cha
 def verification_campaign(meter_id: int, due: date) -> str:
     return f"verify-{meter_id}-{due.isoformat()}"
 
+
+
+class SqlReminderCampaigns:
+    """The campaigns' port (core.ports.ReminderCampaigns) on the unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def run_state(self, supplier: str, period: Period, campaign: str) -> RunState | None:
+        return await run_state(self._s, supplier, period, campaign)
+
+    async def start_run(self, supplier: str, period: Period, campaign: str, at: datetime) -> None:
+        await start_run(self._s, supplier, period, campaign, at)
+
+    async def finish_run(self, supplier: str, period: Period, campaign: str, at: datetime) -> None:
+        await finish_run(self._s, supplier, period, campaign, at)
+
+    async def settle_in_flight(self, supplier: str, period: Period, campaign: str) -> int:
+        return await settle_in_flight(self._s, supplier, period, campaign)
+
+    async def due_residents(self, supplier: str, period: Period, campaign: str, today: date, after: int, limit: int,
+                            channels: list[str]) -> list[DueResident]:
+        return await due_residents(self._s, supplier, period, campaign, today, after, limit, channels)
+
+    async def count_due(self, supplier: str, period: Period, campaign: str, today: date, channels: list[str]) -> int:
+        return await count_due(self._s, supplier, period, campaign, today, channels)
+
+    async def claim(self, supplier: str, period: Period | str, campaign: str, resident_id: int, at: datetime) -> bool:
+        return await claim_delivery(self._s, supplier, period, campaign, resident_id, at)
+
+    async def mark(self, supplier: str, period: Period | str, campaign: str, resident_ids: list[int],
+                   state: str) -> None:
+        await mark_deliveries(self._s, supplier, period, campaign, resident_ids, state)
+
+    async def retries_left(self, supplier: str, period: Period, campaign: str) -> int:
+        return await pending_retries(self._s, supplier, period, campaign)
+
+    async def verifications_due(self, today: date, until: date, channels: list[str]) -> list[VerificationDue]:
+        return await verifications_due(self._s, today, until, channels)

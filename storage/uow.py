@@ -5,19 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import DeclarativeBase
 
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import PendingReplies, PreviousReading, Resident, Submission
+from core.ports import Claim, FailedRow, PendingReplies, PreviousReading, Resident, Submission
+from storage.reminder_store import SqlReminderCampaigns
+from storage.upsert import insert_ignoring_conflict
 from storage.models import (
     AccountRow,
     InboundEventRow,
@@ -33,14 +35,6 @@ from storage.models import (
 )
 
 _OPEN = (ReadingStatus.ACCEPTED.value, ReadingStatus.PENDING.value)
-
-
-async def insert_ignoring_conflict(session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING on either database; True when a row was inserted."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = await session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def now_utc() -> datetime:
@@ -283,7 +277,8 @@ class SqlInbox:
         for row in rows:
             self._rows[(channel, row.event_id)] = row
 
-    async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime) -> set[str]:
+    async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime,
+                          claim: Claim | None = None) -> set[str]:
         ids = list(dict.fromkeys(e for e, _ in events))
         known = set((await self._s.execute(select(InboundEventRow.event_id).where(
             InboundEventRow.channel == channel, InboundEventRow.event_id.in_(ids)))).scalars())
@@ -291,8 +286,10 @@ class SqlInbox:
         if fresh:
             dialect = self._s.bind.dialect.name if self._s.bind else "sqlite"
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            owner, until = (claim.owner, claim.until) if claim else (None, None)
             await self._s.execute(insert(InboundEventRow).values([
-                dict(channel=channel, event_id=e, payload=p, received_at=at) for e, p in fresh.items()
+                dict(channel=channel, event_id=e, payload=p, received_at=at, claimed_by=owner, claimed_until=until,
+                     attempts=0) for e, p in fresh.items()
             ]).on_conflict_do_nothing())
         return set(fresh)
 
@@ -312,31 +309,134 @@ class SqlInbox:
         row.payload = None  # it held personal data; the id is all that is needed from now on
         return True
 
-    async def unhandled(self, channel: str, limit: int) -> list[tuple[str, str]]:
-        rows = (await self._s.execute(select(InboundEventRow.event_id, InboundEventRow.payload).where(
-            InboundEventRow.channel == channel, InboundEventRow.handled_at.is_(None)
-        ).order_by(InboundEventRow.id).limit(limit))).all()
+    async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[tuple[str, str]]:
+        row = InboundEventRow
+        ids = list((await self._s.execute(select(row.id).where(
+            row.channel == channel, row.handled_at.is_(None), row.failed_at.is_(None),
+            or_(row.claimed_until.is_(None), row.claimed_until < now),
+        ).order_by(row.id).limit(limit).with_for_update(skip_locked=True))).scalars())
+        if not ids:
+            return []
+        await self._s.execute(update(row).where(row.id.in_(ids)).values(claimed_by=claim.owner,
+                                                                        claimed_until=claim.until))
+        rows = (await self._s.execute(select(row.event_id, row.payload).where(row.id.in_(ids)).order_by(row.id))).all()
         return [(e, p or "") for e, p in rows]
+
+    async def set_aside(self, channel: str, event_id: str, error: str, attempts: int, at: datetime) -> None:
+        await self._s.execute(update(InboundEventRow).where(
+            InboundEventRow.channel == channel, InboundEventRow.event_id == event_id
+        ).values(failed_at=at, error=error[:80], attempts=attempts, claimed_by=None, claimed_until=None))
+
+    async def failed(self, limit: int) -> list[FailedRow]:
+        row = InboundEventRow
+        rows = (await self._s.execute(select(row.event_id, row.channel, row.received_at, row.failed_at, row.attempts,
+                                             row.error).where(row.failed_at.is_not(None))
+                                      .order_by(row.id).limit(limit))).all()
+        return [FailedRow(e, c, r, f, a, err or "") for e, c, r, f, a, err in rows]
+
+    async def renew(self, claim: Claim, event_ids: list[str]) -> None:
+        for start in range(0, len(event_ids), 500):
+            await self._s.execute(update(InboundEventRow).where(
+                InboundEventRow.claimed_by == claim.owner, InboundEventRow.event_id.in_(event_ids[start:start + 500])
+            ).values(claimed_until=claim.until))
+
+    async def release(self, owner: str) -> None:
+        await self._s.execute(update(InboundEventRow).where(InboundEventRow.claimed_by == owner)
+                              .values(claimed_by=None, claimed_until=None))
+
+    async def release_all(self) -> None:
+        """SQLite serves from one process: at start, whatever was claimed belonged to a dead one."""
+        await self._s.execute(update(InboundEventRow).where(InboundEventRow.claimed_by.is_not(None))
+                              .values(claimed_by=None, claimed_until=None))
+
+
+class _OutboxIds:
+    """Ids that grow with wall-clock time (microseconds, and ten random bits against other processes)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        candidate = (time.time_ns() // 1000) << 10 | secrets.randbits(10)
+        self._last = max(candidate, self._last + 1)
+        return self._last
+
+
+_outbox_ids = _OutboxIds()
 
 
 class SqlOutbox:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
-    async def add(self, chat: ChatRef, language: str, body: str, at: datetime) -> int:
+    async def add(self, chat: ChatRef, language: str, body: str, at: datetime, claim: Claim | None = None) -> int:
         # the id is made here, so the row can wait for the transaction's one flush
-        row = OutboxRow(id=secrets.randbits(62), channel=chat.channel, chat_id=chat.chat_id, language=language,
-                        body=body, created_at=at)
+        row = OutboxRow(id=_outbox_ids.next(), channel=chat.channel, chat_id=chat.chat_id, language=language,
+                        body=body, created_at=at, status="pending", progress=0, attempts=0,
+                        claimed_by=claim.owner if claim else None, claimed_until=claim.until if claim else None)
         self._s.add(row)
         return row.id
 
     async def done(self, ids: list[int]) -> None:
         await self._s.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids)))
 
+    async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[PendingReplies]:
+        row = OutboxRow
+        ids = list((await self._s.execute(select(row.id).where(
+            row.channel == channel, row.status == "pending",
+            or_(row.claimed_until.is_(None), row.claimed_until < now),
+        ).order_by(row.id).limit(limit).with_for_update(skip_locked=True))).scalars())
+        if not ids:
+            return []
+        await self._s.execute(update(row).where(row.id.in_(ids)).values(claimed_by=claim.owner,
+                                                                        claimed_until=claim.until))
+        return await self._read(row.id.in_(ids))
+
+    async def _read(self, where: Any, limit: int | None = None) -> list[PendingReplies]:
+        row = OutboxRow
+        query = select(row.id, row.channel, row.chat_id, row.language, row.body, row.progress, row.attempts,
+                       row.created_at, row.retried_at).where(where).order_by(row.id)
+        rows = (await self._s.execute(query if limit is None else query.limit(limit))).all()
+        return [PendingReplies(i, ChatRef(c, chat), lang, body, progress, attempts, retried or created)
+                for i, c, chat, lang, body, progress, attempts, created, retried in rows]
+
+    async def record_attempt(self, row_id: int, progress: int, error: str) -> None:
+        await self._s.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(
+            progress=progress, attempts=OutboxRow.attempts + 1, error=error[:80]))
+
+    async def set_aside(self, row_id: int, error: str, at: datetime) -> None:
+        await self._s.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(
+            status="failed", error=error[:80], failed_at=at, claimed_by=None, claimed_until=None))
+
+    async def failed(self, limit: int) -> list[FailedRow]:
+        row = OutboxRow
+        rows = (await self._s.execute(select(row.id, row.channel, row.created_at, row.failed_at, row.attempts,
+                                             row.error).where(row.status == "failed").order_by(row.id)
+                                      .limit(limit))).all()
+        return [FailedRow(str(i), c, created, f, a, err or "") for i, c, created, f, a, err in rows]
+
+    async def retry(self, ids: list[int] | None, at: datetime) -> int:
+        where = [OutboxRow.status == "failed"] + ([OutboxRow.id.in_(ids)] if ids is not None else [])
+        result = await self._s.execute(update(OutboxRow).where(*where).values(
+            status="pending", failed_at=None, attempts=0, retried_at=at, claimed_by=None, claimed_until=None))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def renew(self, claim: Claim, ids: list[int]) -> None:
+        for start in range(0, len(ids), 500):
+            await self._s.execute(update(OutboxRow).where(OutboxRow.claimed_by == claim.owner,
+                                                          OutboxRow.id.in_(ids[start:start + 500]))
+                                  .values(claimed_until=claim.until))
+
+    async def release(self, owner: str) -> None:
+        await self._s.execute(update(OutboxRow).where(OutboxRow.claimed_by == owner)
+                              .values(claimed_by=None, claimed_until=None))
+
+    async def release_all(self) -> None:
+        await self._s.execute(update(OutboxRow).where(OutboxRow.claimed_by.is_not(None))
+                              .values(claimed_by=None, claimed_until=None))
+
     async def pending(self, channel: str, limit: int) -> list[PendingReplies]:
-        rows = (await self._s.execute(select(OutboxRow).where(OutboxRow.channel == channel)
-                                      .order_by(OutboxRow.created_at, OutboxRow.id).limit(limit))).scalars()
-        return [PendingReplies(r.id, ChatRef(r.channel, r.chat_id), r.language, r.body) for r in rows]
+        return await self._read((OutboxRow.channel == channel) & (OutboxRow.status == "pending"), limit)
 
 
 class SqlUnitOfWork:
@@ -358,6 +458,7 @@ class SqlUnitOfWork:
         self.link_attempts = SqlLinkAttempts(self.session)
         self.readings = SqlReadings(self.session)
         self.reminders = SqlReminderPreferences(self.session)
+        self.campaigns = SqlReminderCampaigns(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -33,6 +33,7 @@ class TelegramBot:
         self.server = server
         self.api = api
         self.channel = server.channels[0]
+        self.pipeline = server.pipelines[0]
         self.url = f"http://127.0.0.1:{server.http.port}"
         self.http = aiohttp.ClientSession()
 
@@ -44,8 +45,7 @@ class TelegramBot:
             return response.status
 
     async def settle(self) -> None:
-        await self.channel.worker.drain()
-        await self.channel.deliveries.wait()
+        await self.pipeline.settle()
 
     async def say(self, chat: int, text: str) -> list[str]:
         before = len(self.api.texts(chat))
@@ -98,6 +98,11 @@ async def bot(tmp_path, api):
     started = await start_bot(settings_for(tmp_path, api), api)
     yield started
     await stop_bot(started)
+
+
+async def send_directly(channel, outcome) -> None:
+    for message in channel.render(outcome):
+        await channel.send(message)
 
 
 async def link_heat(bot: TelegramBot, chat: int = OLENA) -> None:
@@ -280,17 +285,27 @@ async def test_polling_mode_records_then_handles(tmp_path, api):
         await stop_bot(bot)
 
 
+async def wait_until(condition, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not within the time")
+
+
 async def test_a_reply_stored_but_not_sent_before_a_crash_is_sent_at_the_next_start(tmp_path, api):
     settings = settings_for(tmp_path, api)
-    bot = await start_bot(settings, api)
-    app = bot.server.app
+    await stop_bot(await start_bot(settings, api))
+    app = await build_app(settings)  # a step committed by a process that died before sending
     from core.events import ChatRef, Started
 
-    await app.service.handle(Started(ChatRef("telegram", str(OLENA))), outbox=True)  # committed, never sent
-    await stop_bot(bot)
+    await app.service.handle(Started(ChatRef("telegram", str(OLENA))), outbox=True)
+    await app.close()
     assert api.sent(OLENA) == []
     again = await start_bot(settings, api)
     try:
+        await wait_until(lambda: api.texts(OLENA))
+        await again.pipeline.settle()
         assert api.texts(OLENA)[0].startswith("Вітаю!")
         assert len(api.texts(OLENA)) == 1
     finally:
@@ -310,7 +325,7 @@ async def test_an_error_in_one_update_tells_the_resident_to_try_again_and_the_bo
     await bot.settle()
     assert api.texts(OLENA)[-1] == "Вибачте, щось пішло не так. Спробуйте ще раз за хвилину."
     assert api.texts(OLENA + 1)[-1].startswith("Правила передачі показників")
-    assert f"telegram update {update_id} failed" in caplog.text
+    assert f"telegram event {update_id} set aside" in caplog.text
     assert "{not json" not in caplog.text
     await bot.say(OLENA + 1, "/menu")
     assert api.texts(OLENA + 1)[-1] == "Головне меню. Що робимо?"
@@ -321,7 +336,7 @@ async def test_a_history_chart_goes_out_as_a_photo(bot, api):
     from core.service import Outcome
 
     chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"), (("HT", (1.0, 2.0)),), "Гкал")
-    await bot.channel.deliver(Outcome(ChatRef("telegram", str(OLENA)), "uk", (Reply(t("menu"), (), chart),)))
+    await send_directly(bot.channel, Outcome(ChatRef("telegram", str(OLENA)), "uk", (Reply(t("menu"), (), chart),)))
     [photo] = api.method_calls("sendPhoto")
     attached = photo.params[photo.params["photo"].removeprefix("attach://")]  # multipart: the file in its own part
     assert attached["filename"] == "history.png" and attached["size"] > 1000

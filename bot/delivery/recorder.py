@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from core.ports import UnitOfWork
+from core.ports import Claim, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +19,10 @@ MAX_BATCH = 500
 
 
 class InboxRecorder:
-    def __init__(self, channel: str, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime]) -> None:
+    def __init__(self, channel: str, uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime],
+                 claim: Callable[[], Claim]) -> None:
         self._channel = channel
+        self._claim = claim
         self._uow_factory = uow_factory
         self._clock = clock
         self._waiting: list[tuple[str, str, asyncio.Future[bool]]] = []
@@ -39,7 +41,9 @@ class InboxRecorder:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             try:
                 async with self._uow_factory() as uow:
-                    new = await uow.inbox.record_many(self._channel, [(e, p) for e, p, _ in batch], self._clock())
+                    # claimed by this process at once: it handles them from memory, no one else may
+                    new = await uow.inbox.record_many(self._channel, [(e, p) for e, p, _ in batch], self._clock(),
+                                                      self._claim())
                     await uow.commit()
             except Exception as exc:
                 for _, _, future in batch:

@@ -1,0 +1,55 @@
+"""What a channel gives the pipeline: parse platform requests, render replies, send, map answers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from aiohttp import web
+
+from core.events import ChatRef, Inbound
+from core.service import Outcome
+from bot.delivery.results import SendResult
+
+if TYPE_CHECKING:
+    from bot.delivery.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event_id: str
+    payload: str
+    parsed: object = None  # the platform's parsed form, when it was just received in this process
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a recorded platform event means to the bot."""
+
+    event: Inbound | None = None  # a step of the conversation
+    acknowledge: str | None = None  # a platform token to acknowledge first (Telegram's callback query id)
+    reachable: tuple[ChatRef, bool] | None = None  # the resident (un)blocked the bot
+
+
+class ChannelAdapter(Protocol):
+    name: str
+
+    def mount(self, web_app: web.Application, pipeline: Pipeline) -> None:
+        """Add the platform's webhook routes; they verify, parse, and record through the pipeline."""
+
+    def loops(self, pipeline: Pipeline) -> dict[str, Callable[[], Awaitable[None]]]:
+        """The channel's own long-running work (polling, setting the webhook, the command menu)."""
+
+    def parse(self, item: Recorded) -> Parsed:
+        """A recorded event as the core's event; raises for one it cannot read."""
+
+    def render(self, outcome: Outcome) -> list[object]:
+        """Replies as platform calls, in order."""
+
+    async def send(self, message: object) -> SendResult:
+        """One platform call; every answer and every exception becomes a SendResult."""
+
+    async def acknowledge(self, token: str) -> None: ...
+
+    async def close(self) -> None: ...

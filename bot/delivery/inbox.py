@@ -1,0 +1,104 @@
+"""Handling recorded inbound events in batches, claimed so that no two processes take one event.
+
+Events recorded in this process are handled from memory; the database is looked at on start, when
+polling recorded something, and every few seconds for events whose holder died (their claim lapsed).
+A batch that fails on the database is kept in hand and tried again after a backoff (the supervisor's);
+an event that fails on its own is the pipeline's to set aside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from core.ports import Claim, UnitOfWork
+from bot.delivery.adapter import Recorded
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[list[Recorded]], Awaitable[list[Recorded]]]
+
+
+class TryAgainLater(Exception):
+    """Some events of a batch met a database that did not answer; they stay in hand."""
+
+
+class InboxWorker:
+    def __init__(self, channel: str, uow_factory: Callable[[], UnitOfWork], handle: BatchHandler,
+                 claim: Callable[[], Claim], now: Callable[[], datetime], batch: int = 200,
+                 look_every_s: float = 5.0, on_progress: Callable[[], None] = lambda: None) -> None:
+        self._on_progress = on_progress
+        self._channel = channel
+        self._uow_factory = uow_factory
+        self._handle = handle
+        self._claim = claim
+        self._now = now
+        self._batch = batch
+        self._look_every_s = look_every_s
+        self._queue: list[Recorded] = []
+        self._queued: set[str] = set()
+        self._wakeup = asyncio.Event()
+        self._look_in_database = True
+        self._idle = asyncio.Event()
+
+    def notify(self, recorded: Recorded | None = None) -> None:
+        """Something was recorded: given here, it is handled without reading it back."""
+        if recorded is None:
+            self._look_in_database = True
+        elif recorded.event_id not in self._queued:
+            self._queued.add(recorded.event_id)
+            self._queue.append(recorded)
+        self._idle.clear()
+        self._wakeup.set()
+
+    def in_hand(self) -> list[str]:
+        return list(self._queued)
+
+    async def drain(self) -> None:
+        """Wait until everything recorded so far has been handled (tests and benchmarks)."""
+        self.notify()
+        await self._idle.wait()
+
+    async def run(self) -> None:
+        """The loop; the supervisor restarts it after an exception, with what was in hand kept."""
+        self._wakeup.set()
+        while True:
+            try:
+                async with asyncio.timeout(self._look_every_s):  # not wait_for: 3.11's can swallow a cancel
+                    await self._wakeup.wait()
+            except TimeoutError:
+                self._look_in_database = True  # a dead process's claims may have lapsed
+            self._wakeup.clear()
+            if self._look_in_database and not self._queue:
+                self._look_in_database = False
+                await self._load()
+            while self._queue:
+                batch, self._queue = self._queue[:self._batch], self._queue[self._batch:]
+                try:
+                    again = await self._handle(batch)
+                except BaseException:
+                    self._queue = batch + self._queue  # still claimed by us: tried again after the backoff
+                    raise
+                self._queued.difference_update(r.event_id for r in batch)
+                self._on_progress()
+                if again:
+                    for item in again:
+                        self._queued.add(item.event_id)
+                    self._queue = again + self._queue
+                    raise TryAgainLater(f"{len(again)} event(s) met a database error")
+            if self._look_in_database:
+                self._wakeup.set()
+            else:
+                self._idle.set()
+
+    async def _load(self) -> None:
+        async with self._uow_factory() as uow:
+            pending = await uow.inbox.claim(self._channel, self._claim(), self._now(), self._batch * 5)
+            await uow.commit()
+        self._on_progress()
+        for event_id, payload in pending:
+            self.notify(Recorded(event_id, payload))
+        if len(pending) == self._batch * 5:
+            self._look_in_database = True

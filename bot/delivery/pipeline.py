@@ -1,0 +1,231 @@
+"""One channel's path: record → handle in batches → outbox → send, on the process's supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import exc as sa_exc
+
+from core.events import ChatRef, Inbound
+from core.ports import Claim, UnitOfWork
+from core.service import ConversationService, Outcome
+from bot.delivery.adapter import ChannelAdapter, Parsed, Recorded
+from bot.delivery.inbox import InboxWorker
+from bot.delivery.outbox import OutboxSender
+from bot.delivery.recorder import InboxRecorder
+from bot.delivery.supervisor import LoopHealth, Supervisor
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # an event that fails this often on its own is set aside
+STOP_GRACE_S = 10.0
+# the database did not answer: not the event's fault, so it is tried again, not counted against it
+TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError, TimeoutError)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    owner: str  # this process, in claims
+    lease: timedelta = timedelta(seconds=30)
+    max_age: timedelta = timedelta(hours=24)  # a reply not sent by then is set aside
+    single_process: bool = True  # SQLite: claims found at start belonged to a process that is gone
+
+
+class Pipeline:
+    def __init__(self, adapter: ChannelAdapter, service: ConversationService,
+                 uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime], metrics: Metrics,
+                 health: LoopHealth, settings: PipelineSettings) -> None:
+        self.adapter = adapter
+        self.channel = adapter.name
+        self.health = health
+        self._service = service
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._metrics = metrics
+        self._settings = settings
+        self._supervisor: Supervisor | None = None
+        self._loops: list[str] = []
+        self.recorder = InboxRecorder(self.channel, uow_factory, clock, self.claim)
+        self.inbox = InboxWorker(self.channel, uow_factory, self._handle_batch, self.claim, wall_clock,
+                                 on_progress=lambda: health.ok(f"{self.channel}-inbox"))
+        self.outbox = OutboxSender(adapter, uow_factory, metrics, self.claim, wall_clock, clock, settings.max_age,
+                                   on_progress=lambda: health.ok(f"{self.channel}-outbox"))
+
+    def claim(self) -> Claim:
+        return Claim(self._settings.owner, wall_clock() + self._settings.lease)
+
+    # life
+
+    async def start(self, supervisor: Supervisor) -> None:
+        """Nothing here waits for a backlog: the loops take it over in the background."""
+        self._supervisor = supervisor
+        if self._settings.single_process:
+            await self._release(everything=True)
+        loops = {
+            f"{self.channel}-inbox": self.inbox.run,
+            f"{self.channel}-outbox": self.outbox.sweep,
+            f"{self.channel}-outbox-settle": self.outbox.flush_loop,
+            f"{self.channel}-claims": self._renew_claims,
+            **self.adapter.loops(self),
+        }
+        for name, body in loops.items():
+            supervisor.spawn(name, body)
+        self._loops = list(loops)
+
+    async def stop(self) -> None:
+        """Stop taking work, let sends in hand finish briefly, give back every claim we hold."""
+        if self._supervisor is not None:
+            await self._supervisor.stop(*self._loops)
+        try:
+            async with asyncio.timeout(STOP_GRACE_S):
+                await self.outbox.chains.wait()
+        except TimeoutError:
+            await self.outbox.chains.cancel()
+        try:
+            await self.outbox.flush()
+            await self._release(everything=False)
+        except Exception as exc:
+            log.error("%s: releasing claims at stop failed (%s); they lapse on their own", self.channel,
+                      exc.__class__.__name__)
+        await self.adapter.close()
+
+    async def _release(self, everything: bool) -> None:
+        async with self._uow_factory() as uow:
+            if everything:
+                await uow.inbox.release_all()
+                await uow.outbox.release_all()
+            else:
+                await uow.inbox.release(self._settings.owner)
+                await uow.outbox.release(self._settings.owner)
+            await uow.commit()
+
+    async def _renew_claims(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.lease.total_seconds() / 3)
+            claim = self.claim()
+            async with self._uow_factory() as uow:
+                await uow.inbox.renew(claim, self.inbox.in_hand())
+                await uow.outbox.renew(claim, self.outbox.in_hand())
+                await uow.commit()
+            self.health.ok(f"{self.channel}-claims")
+
+    async def settle(self) -> None:
+        """Wait until what was recorded is handled and its replies are sent (tests and benchmarks)."""
+        await self.inbox.drain()
+        await self.outbox.chains.wait()
+
+    # inbound
+
+    async def accept(self, event_id: str, payload: str, parsed: object = None) -> bool:
+        """Record a webhook's event (True when new) and hand it to the worker; raises if it was not kept."""
+        new = await self.recorder.record(event_id, payload)
+        if new:
+            self.inbox.notify(Recorded(event_id, payload, parsed))
+        return new
+
+    async def record_polled(self, events: list[tuple[str, str]]) -> None:
+        """Record what a poll brought, before the next poll confirms it to the platform."""
+        async with self._uow_factory() as uow:
+            new = await uow.inbox.record_many(self.channel, events, self._clock(), self.claim())
+            await uow.commit()
+        for event_id, payload in events:
+            if event_id in new:  # claimed by us: handled from memory
+                self.inbox.notify(Recorded(event_id, payload))
+
+    async def _handle_batch(self, batch: list[Recorded]) -> list[Recorded]:
+        """Parse, step and send a batch; returns the events to try again after a database error."""
+        started = time.perf_counter()
+        steps: list[tuple[Inbound, Recorded, Parsed]] = []
+        no_step: list[tuple[Recorded, Parsed]] = []
+        for item in batch:
+            try:
+                parsed = self.adapter.parse(item)
+            except Exception as exc:  # unreadable: set aside at once, it would fail the same way again
+                self._metrics.updates.labels(self.channel, "malformed").inc()
+                await self._set_aside(item, None, exc, 1)
+                continue
+            if parsed.event is None:
+                no_step.append((item, parsed))
+            else:
+                steps.append((parsed.event, item, parsed))
+        if no_step:
+            await self._settle_without_step(no_step)
+        if not steps:
+            return []
+        outcomes = await self._service.handle_batch([(e, item.event_id) for e, item, _ in steps], claim=self.claim())
+        again: list[Recorded] = []
+        for (event, item, parsed), outcome in zip(steps, outcomes):
+            attempts = 1
+            while isinstance(outcome, Exception) and not isinstance(outcome, TRANSIENT) and attempts < MAX_ATTEMPTS:
+                attempts += 1
+                outcome = await self._retry_alone(event, item)
+            if isinstance(outcome, TRANSIENT):
+                again.append(item)
+                continue
+            if isinstance(outcome, Exception):
+                self._metrics.updates.labels(self.channel, "error").inc()
+                self._metrics.errors.labels(self.channel, "handling").inc()
+                await self._set_aside(item, event.chat, outcome, attempts, parsed)
+                continue
+            self._metrics.updates.labels(self.channel, "duplicate" if outcome.duplicate else "handled").inc()
+            self.outbox.send_now(outcome, self._acknowledger(parsed))
+            self._metrics.latency.labels(self.channel).observe(time.perf_counter() - started)
+        return again
+
+    async def _retry_alone(self, event: Inbound, item: Recorded) -> Outcome | Exception:
+        try:
+            return await self._service.handle(event, inbound_id=item.event_id, outbox=True, claim=self.claim())
+        except Exception as exc:
+            return exc
+
+    async def _set_aside(self, item: Recorded, chat: ChatRef | None, error: Exception, attempts: int,
+                         parsed: Parsed | None = None) -> None:
+        self._metrics.set_aside.labels(self.channel, "inbox").inc()
+        log.error("%s event %s set aside after %d attempt(s): %s", self.channel, item.event_id, attempts,
+                  error.__class__.__name__)
+        try:
+            outcome = await self._service.set_aside(self.channel, item.event_id, chat, error.__class__.__name__,
+                                                    attempts, self.claim())
+        except TRANSIENT:
+            raise
+        except Exception as exc:  # not even the notice can be made: the event is set aside alone
+            log.error("%s event %s: the error notice failed too (%s)", self.channel, item.event_id,
+                      exc.__class__.__name__)
+            outcome = await self._service.set_aside(self.channel, item.event_id, None, error.__class__.__name__,
+                                                    attempts)
+        if outcome is not None:
+            self.outbox.send_now(outcome, self._acknowledger(parsed))
+
+    async def _settle_without_step(self, items: list[tuple[Recorded, Parsed]]) -> None:
+        """Ignored events are done; a block or unblock changes whether the resident can be reached."""
+        async with self._uow_factory() as uow:
+            await uow.inbox.prefetch(self.channel, [item.event_id for item, _ in items])
+            for item, parsed in items:
+                first_time = await uow.inbox.mark_handled(self.channel, item.event_id, self._clock())
+                if parsed.reachable is not None and first_time:
+                    chat, reachable = parsed.reachable
+                    await uow.residents.set_reachable(chat, reachable)
+            await uow.commit()
+        for _, parsed in items:
+            if parsed.reachable is not None:
+                self._metrics.updates.labels(self.channel, "unblocked" if parsed.reachable[1] else "blocked").inc()
+            elif parsed.acknowledge is None:
+                self._metrics.updates.labels(self.channel, "ignored").inc()
+            if parsed.acknowledge is not None:
+                self.outbox.chains.spawn(("ack", parsed.acknowledge), self._acknowledger(parsed))  # type: ignore[arg-type]
+
+    def _acknowledger(self, parsed: Parsed | None):  # type: ignore[no-untyped-def]
+        if parsed is None or parsed.acknowledge is None:
+            return None
+        token = parsed.acknowledge
+        return lambda: self.adapter.acknowledge(token)
