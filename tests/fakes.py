@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from core.domain import Account, Meter, Reading, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import PendingReplies, PreviousReading, Resident, Submission
+from core.ports import KeptSubmission, PendingReplies, PreviousReading, Resident, Submission
 
 
 @dataclass
@@ -68,6 +68,7 @@ class FakeUnitOfWork:
         self.accounts = _Accounts(self.work)
         self.link_attempts = _LinkAttempts(self.work)
         self.readings = _Readings(self.work)
+        self.kept = _Kept(self.work)
         self.reminders = _Reminders(self.work)
         self.inbox = _Inbox(self.work)
         self.outbox = _Outbox(self.work)
@@ -180,8 +181,10 @@ class _Readings:
                 r = replace(r, status=ReadingStatus.REPLACED)
                 replaced += 1
             kept.append(r)
+        at = submission.submitted_at.astimezone(timezone.utc)  # as the database gives it back
         kept += [Reading(n.meter_id, submission.period, n.value, n.previous_value, n.consumption, n.kind,
-                         submission.status, submission.submitted_at, submission.channel, submission.reference)
+                         submission.status, at, submission.channel, submission.reference,
+                         at if submission.status is ReadingStatus.ACCEPTED else None)
                  for n in submission.readings]
         self.s.readings = kept
         self.s.submissions.append(submission)
@@ -189,6 +192,53 @@ class _Readings:
 
     async def history(self, meter_id: int, periods: int) -> list[Reading]:
         return self._accepted(meter_id)[:periods]
+
+
+class _Kept:
+    """Kept readings; a submission's id is its place in the store's list, from 1, as a database would count."""
+
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    def _supplier_of(self, submission: Submission) -> str:
+        return self.s.accounts[submission.account_id].supplier
+
+    def _kept(self, submission: Submission) -> list[Reading]:
+        return [r for r in self.s.readings
+                if r.reference == submission.reference and r.status is ReadingStatus.PENDING]
+
+    async def periods(self) -> list[Period]:
+        return sorted({x.period for x in self.s.submissions if self._kept(x)})
+
+    async def pending(self, supplier: str, period: Period, after: int, limit: int) -> list[KeptSubmission]:
+        chats = {row["id"]: (chat, row["language"]) for chat, row in self.s.residents.items()}
+        found = []
+        for number, x in enumerate(self.s.submissions, start=1):
+            kept = self._kept(x)
+            if number <= after or not kept or x.period != period or self._supplier_of(x) != supplier:
+                continue
+            chat, language = chats.get(x.resident_id, (None, "uk"))
+            found.append(KeptSubmission(number, x.reference, x.account_id, self.s.accounts[x.account_id].number,
+                                        x.period, chat, language, len(kept)))
+        return found[:limit]
+
+    async def hand_in(self, submission_id: int, at: datetime) -> int:
+        return self._settle(submission_id, ReadingStatus.ACCEPTED, at.astimezone(timezone.utc))
+
+    async def expire(self, submission_id: int) -> int:
+        return self._settle(submission_id, ReadingStatus.EXPIRED, None)
+
+    def _settle(self, submission_id: int, status: ReadingStatus, accepted_at: datetime | None) -> int:
+        reference = self.s.submissions[submission_id - 1].reference
+        changed = 0
+        readings = []
+        for r in self.s.readings:
+            if r.reference == reference and r.status is ReadingStatus.PENDING:
+                r = replace(r, status=status, accepted_at=accepted_at)
+                changed += 1
+            readings.append(r)
+        self.s.readings = readings
+        return changed
 
 
 class _Reminders:
