@@ -89,7 +89,7 @@ TEXTS: dict[str, Template] = {
                      "I can keep your readings now and hand them in myself when it opens; you will get a receipt then.",
     "btn_keep_for_later": "Keep and hand in later",
     "window_passed": "⌛ {supplier}: intake of readings for {period} closed on {closes}, so these readings were not "
-                     "handed in. Type them again, now for the period {next}.",
+                     "handed in. Readings now go to the period {next}.",
     "draft_gone": "This submission is no longer current. Let's start from the menu.",
     "meter_label": "{service}{zone_part} No. {serial}",
     "zone_part": " ({zone})",
