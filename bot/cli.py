@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from core.kept_readings import settle_kept_readings
 from core.periods import Period
 from core.register import RegisterError, parse_register
 from core.supplier_config import SupplierConfigError
@@ -122,7 +123,9 @@ async def _console(app: App, args: argparse.Namespace) -> int:
         if code:
             return code
         print("Demo register loaded. Link the heat account 100000000000001 with the last payment 1234.56.\n")
-    await ConsoleChannel(app.service, sys.stdout, args.chat).run(sys.stdin)
+    # kept readings are handed in (or expired) by whatever runs first: the console needs no token
+    await settle_kept_readings(app.uow_factory, app.suppliers, app.clock(), app.settings.zone)
+    await ConsoleChannel(app.service, sys.stdout, args.chat, uow_factory=app.uow_factory).run(sys.stdin)
     return 0
 
 
