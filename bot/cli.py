@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_libraries() -> None:
+    """Libraries whose chatter would leak personal data or drown ours: aiosqlite logs every statement's
+    parameters (residents' texts, account numbers) at DEBUG."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
 def _row_id(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"not a row id: {text!r}")
@@ -94,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings.model_copy(update={"clock": at})
     logging.basicConfig(level=logging.WARNING if command == "console" else settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_libraries()
     try:
         return asyncio.run(_dispatch(command, args, settings))
     except SupplierConfigError as exc:
@@ -142,7 +149,9 @@ async def _console(app: App, args: argparse.Namespace) -> int:
         if code:
             return code
         print("Demo register loaded. Link the heat account 100000000000001 with the last payment 1234.56.\n")
-    await ConsoleChannel(app.service, sys.stdout, args.chat).run(sys.stdin)
+    # kept readings are handed in (or expired) by whatever runs first: the console needs no token
+    await hand_in_kept_readings(app)
+    await ConsoleChannel(app.service, sys.stdout, args.chat, uow_factory=app.uow_factory).run(sys.stdin)
     return 0
 
 

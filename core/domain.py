@@ -30,6 +30,7 @@ class ReadingStatus(StrEnum):
     ACCEPTED = "accepted"
     PENDING = "pending"  # kept outside the window, to be handed in when it opens
     REPLACED = "replaced"  # superseded by a later reading of the same meter and period
+    EXPIRED = "expired"  # kept, but its window closed before it was handed in: never counts as submitted
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class Reading:
     submitted_at: datetime
     channel: str
     reference: str
+    accepted_at: datetime | None = None  # when it was accepted (later than submitted_at for a kept one)
 
 
 def normalize_account_number(text: str) -> str:

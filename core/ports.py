@@ -97,7 +97,7 @@ class Readings(Protocol):
         """Consumption of the last ``count`` accepted readings before ``before``, newest first."""
 
     async def in_period(self, meter_ids: list[int], period: Period) -> list[Reading]:
-        """Accepted and pending readings of these meters for the period."""
+        """Accepted and pending readings of these meters for the period (not replaced or expired ones)."""
 
     async def submit(self, submission: Submission) -> int:
         """Store a confirmed submission; earlier accepted or pending readings of the same meters
@@ -105,6 +105,36 @@ class Readings(Protocol):
 
     async def history(self, meter_id: int, periods: int) -> list[Reading]:
         """Accepted readings of the last ``periods`` periods, newest first."""
+
+
+@dataclass(frozen=True)
+class KeptSubmission:
+    """A confirmed submission whose readings were kept outside the window and wait to be handed in."""
+
+    submission_id: int
+    reference: str
+    account_id: int
+    account_number: str
+    period: Period
+    chat: ChatRef | None  # None once the resident asked to be forgotten
+    language: str
+    readings: int  # how many of its readings are still kept
+
+
+class KeptReadings(Protocol):
+    """Readings kept (PENDING) until their window opens: handed in then, or expired once it has closed."""
+
+    async def periods(self) -> list[Period]:
+        """Billing periods for which readings (of any supplier) are kept, oldest first."""
+
+    async def pending(self, supplier: str, period: Period, after: int, limit: int) -> list[KeptSubmission]:
+        """The next page of submissions with kept readings of the supplier and period, by id after ``after``."""
+
+    async def hand_in(self, submission_id: int, at: datetime) -> int:
+        """The submission's kept readings become ACCEPTED as of ``at``; how many (0 when none was left)."""
+
+    async def expire(self, submission_id: int) -> int:
+        """The submission's kept readings become EXPIRED; how many (0 when none was left)."""
 
 
 class ReminderPreferences(Protocol):
@@ -294,6 +324,7 @@ class UnitOfWork(Protocol):
     accounts: Accounts
     link_attempts: LinkAttempts
     readings: Readings
+    kept: KeptReadings
     reminders: ReminderPreferences
     campaigns: ReminderCampaigns
 

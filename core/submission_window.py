@@ -29,6 +29,11 @@ def window_opening_in(rule: WindowRule, month: Period) -> Window:
     )
 
 
+def window_of_period(rule: WindowRule, period: Period) -> Window:
+    """The window in which readings of the billing period ``period`` are accepted."""
+    return window_opening_in(rule, period.shifted(-rule.period_offset))
+
+
 def current_window(rule: WindowRule, today: date) -> Window | None:
     """The window open on ``today`` (a local date), or None while intake is closed."""
     here = Period.of(today)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import and_, exists, func, not_, or_, select, update
@@ -21,7 +20,6 @@ from storage.models import (
     ReminderPreferenceRow,
     ReminderRunRow,
     ResidentRow,
-    SubmissionRow,
 )
 from storage.upsert import insert_ignoring_conflict
 
@@ -164,43 +162,6 @@ async def finish_run(session: AsyncSession, supplier: str, period: Period, campa
     await session.execute(update(ReminderRunRow).where(
         ReminderRunRow.supplier == supplier, ReminderRunRow.period == str(period),
         ReminderRunRow.campaign == campaign).values(finished_at=at))
-
-
-@dataclass(frozen=True)
-class PendingSubmission:
-    submission_id: int
-    reference: str
-    account_id: int
-    number: str
-    chat: ChatRef | None  # None once the resident asked to be forgotten
-    language: str
-    readings: int
-
-
-async def pending_submissions(session: AsyncSession, supplier: str, period: Period, limit: int
-                              ) -> list[PendingSubmission]:
-    """Readings kept outside the window for this period, by submission."""
-    rows = await session.execute(
-        select(SubmissionRow.id, SubmissionRow.reference, AccountRow.id, AccountRow.number, ResidentRow.channel,
-               ResidentRow.external_id, ResidentRow.language, func.count(ReadingRow.id))
-        .join(ReadingRow, ReadingRow.submission_id == SubmissionRow.id)
-        .join(AccountRow, AccountRow.id == SubmissionRow.account_id)
-        .outerjoin(ResidentRow, ResidentRow.id == SubmissionRow.resident_id)
-        .where(AccountRow.supplier == supplier, ReadingRow.period == str(period),
-               ReadingRow.status == ReadingStatus.PENDING.value)
-        .group_by(SubmissionRow.id, SubmissionRow.reference, AccountRow.id, AccountRow.number, ResidentRow.channel,
-                  ResidentRow.external_id, ResidentRow.language)
-        .order_by(SubmissionRow.id).limit(limit))
-    return [PendingSubmission(sid, ref, aid, number, ChatRef(channel, ext) if channel else None, language or "uk", n)
-            for sid, ref, aid, number, channel, ext, language, n in rows]
-
-
-async def hand_in(session: AsyncSession, submission_id: int, at: datetime) -> int:
-    """Pending readings of a submission become accepted, as of now."""
-    result = await session.execute(update(ReadingRow).where(
-        ReadingRow.submission_id == submission_id, ReadingRow.status == ReadingStatus.PENDING.value
-    ).values(status=ReadingStatus.ACCEPTED.value, accepted_at=at))
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def verifications_due(session: AsyncSession, today: date, until: date, channels: list[str]

@@ -18,6 +18,7 @@ from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
 from core.ports import Claim, FailedRow, PendingReplies, PreviousReading, Resident, Submission
+from storage.kept_store import SqlKeptReadings
 from storage.reminder_store import SqlReminderCampaigns
 from storage.upsert import insert_ignoring_conflict
 from storage.models import (
@@ -54,7 +55,7 @@ def to_account(row: AccountRow, meters: list[MeterRow]) -> Account:
 def to_reading(row: ReadingRow, submission: SubmissionRow) -> Reading:
     return Reading(row.meter_id, Period.parse(row.period), row.value, row.previous_value, row.consumption,
                    ReadingKind(row.kind), ReadingStatus(row.status), row.submitted_at, submission.channel,
-                   submission.reference)
+                   submission.reference, row.accepted_at)
 
 
 class SqlResidents:
@@ -457,6 +458,7 @@ class SqlUnitOfWork:
         self.accounts = SqlAccounts(self.session)
         self.link_attempts = SqlLinkAttempts(self.session)
         self.readings = SqlReadings(self.session)
+        self.kept = SqlKeptReadings(self.session)
         self.reminders = SqlReminderPreferences(self.session)
         self.campaigns = SqlReminderCampaigns(self.session)
         return self

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from core.domain import Account, Meter, Reading, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import PendingReplies, PreviousReading, Resident, Submission
+from core.ports import Claim, FailedRow, KeptSubmission, PendingReplies, PreviousReading, Resident, Submission
 
 
 @dataclass
@@ -27,6 +27,9 @@ class Store:
     disabled: set[tuple[int, str]] = field(default_factory=set)
     inbox: dict[tuple[str, str], bool] = field(default_factory=dict)
     outbox: dict[int, PendingReplies] = field(default_factory=dict)
+    # what SQL keeps beside them: claims, set-aside state (a dict per row)
+    inbox_rows: dict[tuple[str, str], dict] = field(default_factory=dict)
+    outbox_rows: dict[int, dict] = field(default_factory=dict)
     next_id: int = 1
     commits: int = 0
 
@@ -54,6 +57,8 @@ class Store:
             accounts=dict(self.accounts), links=list(self.links), failures=list(self.failures),
             locks=dict(self.locks), readings=list(self.readings), submissions=list(self.submissions),
             disabled=set(self.disabled), inbox=dict(self.inbox), outbox=dict(self.outbox),
+            inbox_rows={k: dict(v) for k, v in self.inbox_rows.items()},
+            outbox_rows={k: dict(v) for k, v in self.outbox_rows.items()},
         )
 
 
@@ -68,6 +73,7 @@ class FakeUnitOfWork:
         self.accounts = _Accounts(self.work)
         self.link_attempts = _LinkAttempts(self.work)
         self.readings = _Readings(self.work)
+        self.kept = _Kept(self.work)
         self.reminders = _Reminders(self.work)
         self.inbox = _Inbox(self.work)
         self.outbox = _Outbox(self.work)
@@ -180,8 +186,10 @@ class _Readings:
                 r = replace(r, status=ReadingStatus.REPLACED)
                 replaced += 1
             kept.append(r)
+        at = submission.submitted_at.astimezone(timezone.utc)  # as the database gives it back
         kept += [Reading(n.meter_id, submission.period, n.value, n.previous_value, n.consumption, n.kind,
-                         submission.status, submission.submitted_at, submission.channel, submission.reference)
+                         submission.status, at, submission.channel, submission.reference,
+                         at if submission.status is ReadingStatus.ACCEPTED else None)
                  for n in submission.readings]
         self.s.readings = kept
         self.s.submissions.append(submission)
@@ -189,6 +197,53 @@ class _Readings:
 
     async def history(self, meter_id: int, periods: int) -> list[Reading]:
         return self._accepted(meter_id)[:periods]
+
+
+class _Kept:
+    """Kept readings; a submission's id is its place in the store's list, from 1, as a database would count."""
+
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    def _supplier_of(self, submission: Submission) -> str:
+        return self.s.accounts[submission.account_id].supplier
+
+    def _kept(self, submission: Submission) -> list[Reading]:
+        return [r for r in self.s.readings
+                if r.reference == submission.reference and r.status is ReadingStatus.PENDING]
+
+    async def periods(self) -> list[Period]:
+        return sorted({x.period for x in self.s.submissions if self._kept(x)})
+
+    async def pending(self, supplier: str, period: Period, after: int, limit: int) -> list[KeptSubmission]:
+        chats = {row["id"]: (chat, row["language"]) for chat, row in self.s.residents.items()}
+        found = []
+        for number, x in enumerate(self.s.submissions, start=1):
+            kept = self._kept(x)
+            if number <= after or not kept or x.period != period or self._supplier_of(x) != supplier:
+                continue
+            chat, language = chats.get(x.resident_id, (None, "uk"))
+            found.append(KeptSubmission(number, x.reference, x.account_id, self.s.accounts[x.account_id].number,
+                                        x.period, chat, language, len(kept)))
+        return found[:limit]
+
+    async def hand_in(self, submission_id: int, at: datetime) -> int:
+        return self._settle(submission_id, ReadingStatus.ACCEPTED, at.astimezone(timezone.utc))
+
+    async def expire(self, submission_id: int) -> int:
+        return self._settle(submission_id, ReadingStatus.EXPIRED, None)
+
+    def _settle(self, submission_id: int, status: ReadingStatus, accepted_at: datetime | None) -> int:
+        reference = self.s.submissions[submission_id - 1].reference
+        changed = 0
+        readings = []
+        for r in self.s.readings:
+            if r.reference == reference and r.status is ReadingStatus.PENDING:
+                r = replace(r, status=status, accepted_at=accepted_at)
+                changed += 1
+            readings.append(r)
+        self.s.readings = readings
+        return changed
 
 
 class _Reminders:
@@ -209,11 +264,16 @@ class _Inbox:
     async def prefetch(self, channel: str, event_ids: list[str]) -> None:
         pass
 
-    async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime) -> set[str]:
+    async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime,
+                          claim: Claim | None = None) -> set[str]:
         new = set()
-        for event_id, _ in events:
+        for event_id, payload in events:
             if (channel, event_id) not in self.s.inbox:
                 self.s.inbox[(channel, event_id)] = False
+                self.s.inbox_rows[(channel, event_id)] = {
+                    "payload": payload, "received_at": _utc(at), "claimed_by": claim.owner if claim else None,
+                    "claimed_until": _utc(claim.until) if claim else None, "failed_at": None, "error": None,
+                    "attempts": 0}
                 new.add(event_id)
         return new
 
@@ -221,24 +281,121 @@ class _Inbox:
         if self.s.inbox.get((channel, event_id)):
             return False
         self.s.inbox[(channel, event_id)] = True
+        self.s.inbox_rows.setdefault((channel, event_id), {"received_at": _utc(at), "failed_at": None})
+        self.s.inbox_rows[(channel, event_id)]["payload"] = None
         return True
 
-    async def unhandled(self, channel: str, limit: int) -> list[tuple[str, str]]:
-        return [(e, "") for (c, e), done in self.s.inbox.items() if c == channel and not done][:limit]
+    async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[tuple[str, str]]:
+        taken = []
+        for (c, e), row in self.s.inbox_rows.items():
+            if (c != channel or self.s.inbox.get((c, e)) or row["failed_at"] is not None
+                    or (row["claimed_until"] is not None and row["claimed_until"] >= now)):
+                continue
+            row.update(claimed_by=claim.owner, claimed_until=_utc(claim.until))
+            taken.append((e, row["payload"] or ""))
+            if len(taken) == limit:
+                break
+        return taken
+
+    async def set_aside(self, channel: str, event_id: str, error: str, attempts: int, at: datetime) -> None:
+        row = self.s.inbox_rows.setdefault((channel, event_id), {"received_at": _utc(at), "payload": None})
+        row.update(failed_at=_utc(at), error=error, attempts=attempts, claimed_by=None, claimed_until=None)
+
+    async def failed(self, limit: int) -> list[FailedRow]:
+        return [FailedRow(e, c, r["received_at"], r["failed_at"], r["attempts"], r["error"])
+                for (c, e), r in self.s.inbox_rows.items() if r.get("failed_at") is not None][:limit]
+
+    async def renew(self, claim: Claim, event_ids: list[str]) -> None:
+        for (_, e), row in self.s.inbox_rows.items():
+            if e in event_ids and row.get("claimed_by") == claim.owner:
+                row["claimed_until"] = _utc(claim.until)
+
+    async def release(self, owner: str) -> None:
+        for row in self.s.inbox_rows.values():
+            if row.get("claimed_by") == owner:
+                row.update(claimed_by=None, claimed_until=None)
+
+    async def release_all(self) -> None:
+        for row in self.s.inbox_rows.values():
+            row.update(claimed_by=None, claimed_until=None)
+
+
+def _utc(moment: datetime) -> datetime:
+    """As the database gives it back: in UTC."""
+    return moment.astimezone(timezone.utc)
 
 
 class _Outbox:
     def __init__(self, s: Store) -> None:
         self.s = s
 
-    async def add(self, chat: ChatRef, language: str, body: str, at: datetime) -> int:
-        entry = PendingReplies(self.s._id(), chat, language, body)
+    async def add(self, chat: ChatRef, language: str, body: str, at: datetime, claim: Claim | None = None) -> int:
+        entry = PendingReplies(self.s._id(), chat, language, body, 0, 0, _utc(at))
         self.s.outbox[entry.id] = entry
+        self.s.outbox_rows[entry.id] = {"status": "pending", "created_at": _utc(at), "failed_at": None, "error": None,
+                                        "claimed_by": claim.owner if claim else None,
+                                        "claimed_until": _utc(claim.until) if claim else None}
         return entry.id
 
     async def done(self, ids: list[int]) -> None:
         for i in ids:
             self.s.outbox.pop(i, None)
+            self.s.outbox_rows.pop(i, None)
+
+    def _waiting(self, channel: str) -> list[PendingReplies]:
+        return sorted((e for e in self.s.outbox.values()
+                       if e.chat.channel == channel and self.s.outbox_rows[e.id]["status"] == "pending"),
+                      key=lambda e: e.id)
+
+    async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[PendingReplies]:
+        taken = []
+        for entry in self._waiting(channel):
+            row = self.s.outbox_rows[entry.id]
+            if row["claimed_until"] is not None and row["claimed_until"] >= now:
+                continue
+            row.update(claimed_by=claim.owner, claimed_until=_utc(claim.until))
+            taken.append(entry)
+            if len(taken) == limit:
+                break
+        return taken
+
+    async def record_attempt(self, row_id: int, progress: int, error: str) -> None:
+        entry = self.s.outbox[row_id]
+        self.s.outbox[row_id] = replace(entry, progress=progress, attempts=entry.attempts + 1)
+        self.s.outbox_rows[row_id]["error"] = error
+
+    async def set_aside(self, row_id: int, error: str, at: datetime) -> None:
+        self.s.outbox_rows[row_id].update(status="failed", error=error, failed_at=_utc(at), claimed_by=None,
+                                          claimed_until=None)
+
+    async def failed(self, limit: int) -> list[FailedRow]:
+        return [FailedRow(str(i), self.s.outbox[i].chat.channel, r["created_at"], r["failed_at"],
+                          self.s.outbox[i].attempts, r["error"])
+                for i, r in sorted(self.s.outbox_rows.items()) if r["status"] == "failed"][:limit]
+
+    async def retry(self, ids: list[int] | None, at: datetime) -> int:
+        count = 0
+        for i, row in self.s.outbox_rows.items():
+            if row["status"] == "failed" and (ids is None or i in ids):
+                row.update(status="pending", failed_at=None, claimed_by=None, claimed_until=None)
+                self.s.outbox[i] = replace(self.s.outbox[i], attempts=0, since=_utc(at))
+                count += 1
+        return count
+
+    async def renew(self, claim: Claim, ids: list[int]) -> None:
+        for i in ids:
+            row = self.s.outbox_rows.get(i)
+            if row is not None and row["claimed_by"] == claim.owner:
+                row["claimed_until"] = _utc(claim.until)
+
+    async def release(self, owner: str) -> None:
+        for row in self.s.outbox_rows.values():
+            if row["claimed_by"] == owner:
+                row.update(claimed_by=None, claimed_until=None)
+
+    async def release_all(self) -> None:
+        for row in self.s.outbox_rows.values():
+            row.update(claimed_by=None, claimed_until=None)
 
     async def pending(self, channel: str, limit: int) -> list[PendingReplies]:
-        return [e for e in self.s.outbox.values() if e.chat.channel == channel][:limit]
+        return self._waiting(channel)[:limit]

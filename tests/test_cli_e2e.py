@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,61 @@ def test_settings_are_read_from_a_dotenv_file(env, tmp_path):
 def test_logs_of_a_conversation_carry_no_account_numbers(env, tmp_path):
     result = run({**env, "KOMUNALKA_LOG_LEVEL": "DEBUG"}, "console", "--demo", stdin=CONVERSATION, cwd=tmp_path)
     assert "100000000000001" not in result.stderr and "1234,56" not in result.stderr
+
+
+KEEP = "\n".join([
+    "2", "1", "Тепло та гаряча вода", "100 000 000 000 001", "1234,56",  # link the heat account
+    "1",  # submit readings: heat opens on the 5th
+    "Зберегти й передати пізніше",
+    "1525,5",
+    "Без змін",
+    "Без змін",
+    "✅ Підтвердити",
+]) + "\n"
+
+
+def kept_on_the_3rd(env, cwd: Path) -> str:
+    """The console resident keeps heat readings on 3 November; the reference they were given."""
+    result = run({**env, "KOMUNALKA_CLOCK": "2026-11-03T12:00:00+02:00"}, "console", "--demo", stdin=KEEP, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert "Показники збережено" in result.stdout
+    return re.search(r"Номер: (KM-2611-[A-Z0-9]{6})", result.stdout).group(1)
+
+
+def heat_export(env, period: str) -> list[dict[str, str]]:
+    result = run(env, "readings", "export", "--supplier", "heat", "--period", period)
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+def test_kept_readings_are_handed_in_when_the_console_starts_inside_the_window(env, tmp_path):
+    reference = kept_on_the_3rd(env, tmp_path)
+    assert heat_export(env, "2026-11") == []
+    opened = {**env, "KOMUNALKA_CLOCK": "2026-11-05T10:00:00+02:00"}
+    result = run(opened, "console", stdin="", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ("✅ Збережені показники передано постачальнику (Тепло та гаряча вода •••0001, період 11.2026). "
+            f"Номер квитанції: {reference}.") in result.stdout
+    assert "Головне меню" in result.stdout  # and then where the resident is
+    rows = heat_export(opened, "2026-11")
+    assert [(r["meter"], r["reading"], r["reference"]) for r in rows] == [
+        ("HT-0001", "1525.5", reference), ("HW-1001", "312.4", reference), ("HW-1002", "98.75", reference)]
+    assert rows[0]["submitted_at"] == "2026-11-05T10:00:00+02:00"  # accepted when handed in
+    again = run(opened, "console", stdin="", cwd=tmp_path)
+    assert "передано постачальнику" not in again.stdout
+
+
+def test_kept_readings_whose_window_closed_unseen_expire_and_the_resident_is_told(env, tmp_path):
+    kept_on_the_3rd(env, tmp_path)
+    december = {**env, "KOMUNALKA_CLOCK": "2026-12-06T10:00:00+02:00"}
+    result = run(december, "console", stdin="1\n", cwd=tmp_path)  # 1: the notice's button
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert ("Збережені показники не передано (Тепло та гаряча вода •••0001, період 11.2026): "
+            "прийом закрився 30.11.2026") in out
+    assert "Зараз триває прийом показників за 12.2026, до 31.12.2026" in out
+    assert "  1) 📝 Передати показники •••0001" in out
+    assert "Лічильник 1 з 3" in out.split("> 1", 1)[1]  # the button works: December's submission begins
+    assert "100000000000001" not in out + result.stderr
+    assert heat_export(december, "2026-11") == []
+    again = run(december, "console", stdin="", cwd=tmp_path)
+    assert "не передано" not in again.stdout

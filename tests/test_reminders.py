@@ -14,6 +14,9 @@ from core.events import ButtonPressed, ChatRef
 from core.periods import Period
 from core.ports import NewReading, Submission
 from bot.bootstrap import build_app
+from bot.delivery.supervisor import LoopHealth
+from bot.kept_readings import hand_in_kept_readings
+from bot.serve import build_pipelines
 from bot.metrics import Metrics
 from bot.reminders import PlatformSender, ReminderRunner
 from bot.settings import Settings
@@ -45,16 +48,25 @@ async def world(tmp_path, telegram, viber, database_url):
     app = await build_app(settings)
     app.clock = clock
     app.service._clock = clock
-    tg = TelegramChannel(app, Metrics())
-    vb = ViberChannel(app, Metrics())
-    vb.open_client()
+    metrics = Metrics()
+    tg = TelegramChannel(app, metrics)
+    vb = ViberChannel(app, metrics)
     vb.backoff_s = 0.05
-    senders = {"telegram": PlatformSender(tg, settings.telegram_rate, 50),
-               "viber": PlatformSender(vb, settings.viber_rate)}
+    pipelines = build_pipelines(app, [tg, vb], metrics, LoopHealth())
+    senders = {"telegram": PlatformSender(pipelines[0], settings.telegram_rate, 50),
+               "viber": PlatformSender(pipelines[1], settings.viber_rate)}
+
+    async def hand_in_kept() -> tuple[int, int]:
+        counts = await hand_in_kept_readings(app, metrics)
+        for pipeline in pipelines:
+            await pipeline.outbox.drain_once()
+        return counts
+
     yield type("World", (), dict(app=app, clock=clock, runner=lambda: ReminderRunner(app, senders),
-                                 telegram=telegram, viber=viber, tg=tg))
-    await tg.close_client()
-    await vb.close_client()
+                                 telegram=telegram, viber=viber, tg=tg, pipelines=pipelines,
+                                 hand_in_kept=hand_in_kept))
+    await tg.close()
+    await vb.close()
     await app.close()
 
 
@@ -140,7 +152,7 @@ async def test_retry_after_pauses_sending_and_every_reminder_still_arrives_once(
     world.telegram.retry_after["sendMessage"].append(1)
     report = await world.runner().run_due()
     assert sorted(int(c.params["chat_id"]) for c in world.telegram.sent()) == chats
-    assert world.tg.retry_after_met == 1 and report.campaigns[0].sent == 4
+    assert world.pipelines[0].outbox.retry_after_met == 1 and report.campaigns[0].sent == 4
 
 
 async def test_a_resident_who_blocked_the_bot_is_marked_unreachable_and_not_tried_again(world):
@@ -182,8 +194,8 @@ async def test_readings_kept_outside_the_window_are_handed_in_when_it_opens_with
     async with world.app.uow_factory() as uow:
         assert await accepted_readings(uow.session, "heat", Period(2026, 11)) == []
     world.clock.now = datetime(2026, 11, 5, 9, 30, tzinfo=KYIV)
-    report = await world.runner().run_due()
-    assert report.handed_in == 1
+    assert await world.hand_in_kept() == (1, 0)
+    await world.runner().run_due()
     receipt = [c.params["text"] for c in world.telegram.sent(chat) if "передано постачальнику" in c.params["text"]]
     assert len(receipt) == 1 and reference in receipt[0]
     async with world.app.uow_factory() as uow:
@@ -191,6 +203,7 @@ async def test_readings_kept_outside_the_window_are_handed_in_when_it_opens_with
         assert {r[6] for r in rows} == {11, 6}
         assert await uow.outbox.pending("telegram", 10) == []
     assert not any("Ще не передано" in c.params["text"] for c in world.telegram.sent(chat))  # nothing missing
+    assert await world.hand_in_kept() == (0, 0)
     await world.runner().run_due()
     assert len([c for c in world.telegram.sent(chat) if "передано постачальнику" in c.params["text"]]) == 1
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from core.domain import ReadingKind, ReadingStatus
 from core.events import ButtonPressed, ChatRef
 from core.periods import Period
-from core.ports import NewReading, Submission
+from core.ports import Claim, NewReading, Submission
 from core.register import parse_register
 from core.service import ConversationService
 from bot.dialogs.table import CONVERSATION
@@ -24,6 +24,7 @@ from tests.talk import Talk
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
 NOW = datetime(2026, 11, 20, 12, tzinfo=KYIV)
+LATER = NOW + timedelta(seconds=30)
 
 
 async def load_demo(app) -> None:
@@ -49,7 +50,7 @@ async def test_migrations_apply_once_and_again_without_change(sql_app):
     await migrate(sql_app.engine)
     async with sql_app.engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0002"
+    assert version == "0003"
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sql_app):
@@ -134,14 +135,16 @@ async def test_an_inbound_event_is_handled_once(sql_app):
     async with sql_app.uow_factory() as uow:
         assert await uow.inbox.record_many("telegram", [("100", '{"update_id": 100}')], NOW) == {"100"}
         assert await uow.inbox.record_many("telegram", [("100", '{"update_id": 100}')], NOW) == set()
-        assert await uow.inbox.unhandled("telegram", 10) == [("100", '{"update_id": 100}')]
+        await uow.commit()
+    async with sql_app.uow_factory() as uow:
+        assert await uow.inbox.claim("telegram", Claim("p1", LATER), NOW, 10) == [("100", '{"update_id": 100}')]
         await uow.commit()
     chat = ChatRef("telegram", "5")
     first = await sql_app.service.handle(ButtonPressed(chat, "menu"), inbound_id="100")
     again = await sql_app.service.handle(ButtonPressed(chat, "menu"), inbound_id="100")
     assert first.replies and not again.replies and again.duplicate
     async with sql_app.uow_factory() as uow:
-        assert await uow.inbox.unhandled("telegram", 10) == []
+        assert await uow.inbox.claim("telegram", Claim("p2", LATER), LATER + timedelta(seconds=1), 10) == []
 
 
 async def test_two_processes_stepping_one_resident_do_not_lose_a_transition(sql_app):

@@ -8,7 +8,7 @@ import pytest
 
 from core.domain import WindowRule
 from core.periods import Period
-from core.submission_window import current_window, next_window, window_for_submission
+from core.submission_window import current_window, next_window, window_for_submission, window_of_period
 from core.supplier_config import load_suppliers
 
 RULES = {sid: spec.window for sid, spec in load_suppliers().items()}
@@ -56,3 +56,13 @@ def test_the_older_heat_rule_last_week_up_to_the_first_is_expressible():
 def test_a_period_offset_names_the_next_month():
     rule = WindowRule(opens_day=25, closes_day=5, closes_next_month=True, period_offset=1)
     assert current_window(rule, date(2026, 12, 26)).period == Period(2027, 1)
+
+
+@pytest.mark.parametrize("rule", [*RULES.values(), WindowRule(-7, 1, closes_next_month=True),
+                                  WindowRule(25, 5, closes_next_month=True, period_offset=1),
+                                  WindowRule(1, 10, period_offset=-1)], ids=str)
+@pytest.mark.parametrize("day", [date(2026, 11, 1), date(2026, 11, 20), date(2026, 11, 29), date(2026, 12, 31),
+                                 date(2027, 1, 4), date(2028, 2, 28)])
+def test_the_window_of_a_period_is_the_one_that_takes_its_readings(rule, day):
+    window, _ = window_for_submission(rule, day)
+    assert window_of_period(rule, window.period) == window

@@ -1,34 +1,41 @@
 """Chatting on the terminal as a local resident.
 
 Buttons are shown as a numbered list; typing the number or the label presses it. Reads stdin to its
-end, so a conversation can be piped in.
+end, so a conversation can be piped in. At launch it first shows what the bot stored for this
+resident while the console was closed (receipts for kept readings, notices), then where they are.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from core.events import ButtonPressed, ChatRef, Inbound, Resumed, TextReceived
+from core.events import ButtonPressed, ChatRef, Inbound, Resumed, TextReceived, decode_replies
+from core.ports import UnitOfWork
 from core.service import ConversationService
 from bot.dialogs.chart import chart_png
 from bot.dialogs.render import Rendered, RenderedButton, render
 
 CHANNEL = "console"
+WAITING_LIMIT = 1000  # outbox rows of the console channel looked at, for this resident's
 
 
 class ConsoleChannel:
-    def __init__(self, service: ConversationService, out: TextIO, chat_id: str = "local") -> None:
+    def __init__(self, service: ConversationService, out: TextIO, chat_id: str = "local", *,
+                 uow_factory: Callable[[], UnitOfWork]) -> None:
         self._service = service
+        self._uow_factory = uow_factory
         self._out = out
         self._chat = ChatRef(CHANNEL, chat_id)
         self._buttons: list[RenderedButton] = []
         self._charts = Path(tempfile.gettempdir()) / "komunalka-charts"
 
     async def run(self, stdin: TextIO) -> None:
-        await self.send(Resumed(self._chat))
+        await self.show_waiting()
+        await self.send(Resumed(self._chat), keep_buttons=True)  # numbered after the waiting messages' buttons
         while True:
             line = await asyncio.to_thread(stdin.readline)
             if not line:
@@ -46,12 +53,27 @@ class ConsoleChannel:
                 return ButtonPressed(self._chat, button.payload)
         return TextReceived(self._chat, text)
 
-    async def send(self, event: Inbound) -> None:
+    async def send(self, event: Inbound, *, keep_buttons: bool = False) -> None:
         outcome = await self._service.handle(event)
-        self._buttons = []
+        if not keep_buttons:
+            self._buttons = []
         for reply in outcome.replies:
             self._show(render(reply, outcome.language))
         self._out.flush()
+
+    async def show_waiting(self) -> None:
+        """Show, then delete, the outbox rows of this console resident: shown twice at worst, never lost."""
+        async with self._uow_factory() as uow:
+            waiting = [e for e in await uow.outbox.pending(CHANNEL, WAITING_LIMIT) if e.chat == self._chat]
+        if not waiting:
+            return
+        for entry in waiting:
+            for reply in decode_replies(entry.body):
+                self._show(render(reply, entry.language))
+        self._out.flush()
+        async with self._uow_factory() as uow:
+            await uow.outbox.done([e.id for e in waiting])
+            await uow.commit()
 
     def _show(self, rendered: Rendered) -> None:
         self._out.write(rendered.text + "\n")

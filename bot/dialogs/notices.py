@@ -7,6 +7,7 @@ from datetime import date
 from core.conversation import global_button
 from core.domain import SupplierSpec, mask_account
 from core.events import Reply, Text, t
+from core.kept_readings import handover_receipt
 from core.periods import Period
 from core.reminders import Campaign
 
@@ -36,8 +37,7 @@ def reminder(campaign: Campaign, supplier: SupplierSpec, accounts: list[tuple[in
 
 
 def handed_in(supplier: SupplierSpec, number: str, period: Period, reference: str) -> Reply:
-    return Reply(t("handover_receipt", account=t("account_label", supplier=supplier.names,
-                                                 number=mask_account(number)), period=period, reference=reference))
+    return handover_receipt(supplier, number, period, reference)  # one receipt, whoever hands them in
 
 
 def verification_warning(supplier: SupplierSpec, number: str, service: str, zone: str, serial: str,

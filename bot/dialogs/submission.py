@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from core.periods import Period
 from core.ports import NewReading, PreviousReading, Submission
 from core.reading_checks import CheckResult, Verdict, check_reading, consumption_of
 from core.reading_parser import ParseError, parse_reading
-from core.submission_window import window_for_submission
+from core.submission_window import Window, window_for_submission, window_of_period
 from bot.dialogs.common import (
     account_label,
     go_menu,
@@ -77,11 +77,8 @@ async def _begin(turn: Turn, account: Account) -> None:
         await go_menu(turn)
         return
     turn.session["data"] = {
-        "draft": {
-            "account": account.id, "period": str(window.period), "pending": not is_open,
-            "opens": window.opens.isoformat(), "closes": window.closes.isoformat(),
-            "meters": meters, "index": 0, "values": {}, "fixing": False,
-        }
+        "draft": {"account": account.id, "period": str(window.period), "meters": meters, "index": 0, "values": {},
+                  "fixing": False}
     }
     await turn.goto("meter_value" if is_open else "closed_offer")
 
@@ -94,11 +91,10 @@ async def enter_closed_offer(turn: Turn) -> None:
     current = await _current(turn)
     if current is None:
         return
-    draft = current.draft
+    window = _window_of(turn, current.account, current.period)
     turn.say(
-        "window_closed", supplier=turn.suppliers[current.account.supplier].names,
-        opens=date.fromisoformat(draft["opens"]), closes=date.fromisoformat(draft["closes"]),
-        buttons=((turn.button("btn_keep_for_later", "keep"),), menu_row()),
+        "window_closed", supplier=turn.suppliers[current.account.supplier].names, opens=window.opens,
+        closes=window.closes, buttons=((turn.button("btn_keep_for_later", "keep"),), menu_row()),
     )
 
 
@@ -106,14 +102,39 @@ async def keep_for_later(turn: Turn, _: str) -> None:
     await turn.goto("meter_value")
 
 
-async def _current(turn: Turn) -> Current | None:
-    """The draft's account and meter, re-checked against the resident's links."""
+def _window_of(turn: Turn, account: Account, period: Period) -> Window:
+    return window_of_period(turn.suppliers[account.supplier].window, period)
+
+
+async def _draft(turn: Turn) -> tuple[dict[str, Any], Account] | None:
+    """The draft and its account, re-checked against the resident's links and against the calendar.
+
+    A draft whose window closed while the resident was at it starts again for the next window:
+    nothing moves to another period unseen, and the values are checked against that period.
+    """
     draft = turn.data.get("draft")
     account = await own_account(turn, str(draft["account"])) if draft else None
-    if draft is None or account is None:
+    if draft is None or account is None or account.supplier not in turn.suppliers:
         turn.say("draft_gone")
         await go_menu(turn)
         return None
+    period = Period.parse(draft["period"])
+    window = _window_of(turn, account, period)
+    if window.closes < turn.now.date():
+        upcoming, _ = window_for_submission(turn.suppliers[account.supplier].window, turn.now.date())
+        turn.say("window_passed", supplier=turn.suppliers[account.supplier].names, period=period,
+                 closes=window.closes, next=upcoming.period)
+        await _begin(turn, account)
+        return None
+    return draft, account
+
+
+async def _current(turn: Turn) -> Current | None:
+    """The draft's account and meter, re-checked against the resident's links and the calendar."""
+    found = await _draft(turn)
+    if found is None:
+        return None
+    draft, account = found
     meter_id = draft["meters"][draft["index"]]
     meter = next((m for m in account.meters if m.id == meter_id), None)
     service = turn.suppliers[account.supplier].service(meter.service) if meter else None
@@ -294,12 +315,10 @@ async def photo_attached(turn: Turn, ref: str) -> None:
 
 
 async def enter_summary(turn: Turn) -> None:
-    draft = turn.data.get("draft")
-    account = await own_account(turn, str(draft["account"])) if draft else None
-    if draft is None or account is None:
-        turn.say("draft_gone")
-        await go_menu(turn)
+    found = await _draft(turn)
+    if found is None:
         return
+    draft, account = found
     period = Period.parse(draft["period"])
     lines = [_summary_line(turn, account, meter_id, draft) for meter_id in draft["meters"]]
     earlier = await turn.uow.readings.in_period(draft["meters"], period)
@@ -307,8 +326,9 @@ async def enter_summary(turn: Turn) -> None:
     if earlier:
         first = min(r.submitted_at for r in earlier).astimezone(turn.now.tzinfo)
         notes.append(t("summary_replaces", on=first.date()))
-    if draft["pending"]:
-        notes.append(t("summary_pending", opens=date.fromisoformat(draft["opens"])))
+    window = _window_of(turn, account, period)
+    if not window.contains(turn.now.date()):
+        notes.append(t("summary_pending", opens=window.opens))
     turn.say(
         "summary", account=account_label(turn, account), period=period, lines=lines, notes=notes,
         buttons=(
@@ -331,18 +351,14 @@ def _summary_line(turn: Turn, account: Account, meter_id: int, draft: dict[str, 
 
 
 async def confirm(turn: Turn, _: str) -> None:
-    draft = turn.data.get("draft")
-    account = await own_account(turn, str(draft["account"])) if draft else None
-    if draft is None or account is None:
-        turn.say("draft_gone")
-        await go_menu(turn)
+    found = await _draft(turn)
+    if found is None:
         return
-    window, is_open = window_for_submission(turn.suppliers[account.supplier].window, turn.now.date())
+    draft, account = found
     period = Period.parse(draft["period"])
-    if window.period != period:
-        # the window closed while the resident was typing: keep the values for the next one
-        period, is_open = window.period, False
-    status = ReadingStatus.ACCEPTED if is_open else ReadingStatus.PENDING
+    window = _window_of(turn, account, period)
+    # kept for a window that has opened since: handed in now, with the ordinary receipt
+    status = ReadingStatus.ACCEPTED if window.contains(turn.now.date()) else ReadingStatus.PENDING
     reference = new_reference(period)
     readings = tuple(
         NewReading(
@@ -378,12 +394,10 @@ async def open_fix(turn: Turn, _: str) -> None:
 
 
 async def enter_fix(turn: Turn) -> None:
-    draft = turn.data.get("draft")
-    account = await own_account(turn, str(draft["account"])) if draft else None
-    if draft is None or account is None:
-        turn.say("draft_gone")
-        await go_menu(turn)
+    found = await _draft(turn)
+    if found is None:
         return
+    draft, account = found
     meters = {m.id: m for m in account.meters}
     rows = tuple(
         (turn.button("meter_button", "m", i, meter=meter_label(meters[mid])),)

@@ -88,6 +88,8 @@ TEXTS: dict[str, Template] = {
     "window_closed": "{supplier}: readings are not accepted now. Intake opens on {opens} (until {closes}). "
                      "I can keep your readings now and hand them in myself when it opens; you will get a receipt then.",
     "btn_keep_for_later": "Keep and hand in later",
+    "window_passed": "⌛ {supplier}: intake of readings for {period} closed on {closes}, so these readings were not "
+                     "handed in. Readings now go to the period {next}.",
     "draft_gone": "This submission is no longer current. Let's start from the menu.",
     "meter_label": "{service}{zone_part} No. {serial}",
     "zone_part": " ({zone})",
@@ -171,6 +173,12 @@ TEXTS: dict[str, Template] = {
     "btn_submit_account": "📝 Submit readings {number}",
     "handover_receipt": "✅ Your kept readings were handed in to the supplier ({account}, period {period}). "
                         "Receipt number: {reference}.",
+    "kept_expired": "⌛ Your kept readings were not handed in ({account}, period {period}): intake closed on {closes} "
+                    "before I could hand them in. The supplier did not receive them. {then}",
+    "kept_expired_open_now": "Intake of readings for {period} is open now, until {closes}: please hand in your "
+                             "readings again.",
+    "kept_expired_opens": "The next intake is from {opens} to {closes} (period {period}): hand in your readings then, "
+                          "or keep them now to be handed in.",
     "verification_warning": "⚠️ The verification of meter {meter} ({account}) lapses on {due}. After that date the "
                             "supplier will not accept its readings: arrange the verification in good time.",
 }
