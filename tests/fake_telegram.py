@@ -38,6 +38,9 @@ class FakeTelegram:
         self.updates: list[dict[str, Any]] = []  # for getUpdates
         self.blocked: set[int] = set()
         self.retry_after: dict[str, deque[int]] = defaultdict(deque)  # method -> retry_after answers to give
+        # method -> failures to give, in turn: "502" (Bot API JSON), "html" (a proxy's page), "drop" (the
+        # connection closes without an answer), "400", "403"
+        self.failures: dict[str, deque[str]] = defaultdict(deque)
         self.global_rate = global_rate  # messages a second in all; over it: 429
         self.per_chat_rate = per_chat_rate
         self.too_many = 0
@@ -113,13 +116,29 @@ class FakeTelegram:
         self.calls.append(call)
         if method in self.hold:
             await self.hold[method].wait()
-        if self.retry_after[method]:
+        if self.failures[method]:
+            response = self._failure(request, self.failures[method].popleft())
+        elif self.retry_after[method]:
             response = _error(429, "Too Many Requests: retry after", retry_after=self.retry_after[method].popleft())
         else:
             handler = getattr(self, f"_m_{method}", None)
             response = _ok(True) if handler is None else await handler(params)
         call.status = response.status
         return response
+
+    def _failure(self, request: web.Request, kind: str) -> web.Response:
+        if kind == "drop":
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response(status=599)  # never reaches the client
+        if kind == "html":
+            return web.Response(status=502, text="<html><body><h1>502 Bad Gateway</h1></body></html>",
+                                content_type="text/html")
+        if kind == "400":
+            return _error(400, "Bad Request: message text is empty")
+        if kind == "403":
+            return _error(403, "Forbidden: bot was blocked by the user")
+        return _error(502, "Bad Gateway")
 
     async def _m_getMe(self, params: dict[str, Any]) -> web.Response:
         return _ok(BOT_USER)

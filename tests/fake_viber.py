@@ -33,6 +33,7 @@ class FakeViber:
         self.unsubscribed: set[str] = set()
         self.local_webhook: str | None = None  # where set_webhook's check callback really goes
         self.webhook_check_status: int | None = None
+        self.failures: dict[str, deque[str]] = defaultdict(deque)  # method -> "drop", "html" or "500", in turn
         self._tokens = itertools.count(5_000_000_000_000_000_000)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -73,6 +74,16 @@ class FakeViber:
         body = await request.json()
         call = Call(method, body)
         self.calls.append(call)
+        if self.failures[method]:
+            kind = self.failures[method].popleft()
+            call.status = -1
+            if kind == "drop":
+                assert request.transport is not None
+                request.transport.abort()
+                return web.Response(status=599)
+            if kind == "html":
+                return web.Response(status=200, text="<html>maintenance</html>", content_type="text/html")
+            return web.Response(status=500, text="Internal Server Error")
         if request.headers.get("X-Viber-Auth-Token") != self.token:
             call.status = 2
             return web.json_response({"status": 2, "status_message": "invalidAuthToken"})

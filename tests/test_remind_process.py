@@ -64,7 +64,8 @@ async def test_remind_sends_once_and_in_quiet_hours_sends_nothing(tmp_path, api)
     assert code == 0 and "within quiet hours (21:00–09:00): nothing sent" in out
     assert api.sent() == []
     code, out, _ = await remind(environment(url, api), "--at", CLOSING_DAY)
-    assert code == 0 and "heat 2026-11 closing (deadline 2026-11-30): 5 sent, 0 unreachable, 0 rejected, 0 to retry; finished" in out
+    assert code == 0
+    assert "heat 2026-11 closing (deadline 2026-11-30): 5 sent, 0 unreachable, 0 rejected, 0 to retry; finished" in out
     code, out, _ = await remind(environment(url, api), "--at", CLOSING_DAY)
     assert "No reminder campaign is due." in out
     assert sorted(int(c.params["chat_id"]) for c in api.sent()) == chats

@@ -44,6 +44,9 @@ class ChannelAdapter(Protocol):
     def parse(self, item: Recorded) -> Parsed:
         """A recorded event as the core's event; raises for one it cannot read."""
 
+    def sender(self, item: Recorded) -> ChatRef | None:
+        """Whose event it is, read as leniently as possible (for the notice when ``parse`` fails)."""
+
     def render(self, outcome: Outcome) -> list[object]:
         """Replies as platform calls, in order."""
 

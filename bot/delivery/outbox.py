@@ -206,7 +206,7 @@ class OutboxSender:
             if self._clock() - since > self._max_age:
                 await self._set_aside(row.id, f"too old: {result.reason}")
                 return
-            delay = result.delay if result.delay is not None else min(2.0 ** attempt, MAX_BACKOFF_S)
+            delay = result.delay if result.delay is not None else min(2.0 ** (attempt - 1), MAX_BACKOFF_S)
             self._metrics.errors.labels(self._channel, "retry_later").inc()
             log.warning("%s outbox %d: %s; trying again in %.0f s", self._channel, row.id, result.reason, delay)
             await self._record_attempt(row.id, progress, result.reason)

@@ -123,6 +123,7 @@ class Pipeline:
         """Wait until what was recorded is handled and its replies are sent (tests and benchmarks)."""
         await self.inbox.drain()
         await self.outbox.chains.wait()
+        await self.outbox.flush()
 
     # inbound
 
@@ -152,7 +153,7 @@ class Pipeline:
                 parsed = self.adapter.parse(item)
             except Exception as exc:  # unreadable: set aside at once, it would fail the same way again
                 self._metrics.updates.labels(self.channel, "malformed").inc()
-                await self._set_aside(item, None, exc, 1)
+                await self._set_aside(item, self.adapter.sender(item), exc, 1)
                 continue
             if parsed.event is None:
                 no_step.append((item, parsed))

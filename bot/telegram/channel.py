@@ -34,6 +34,7 @@ from aiogram.methods.base import TelegramMethod
 from aiogram.types import BotCommand, BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from aiohttp import web
 
+from core.events import ChatRef
 from core.service import Outcome
 from bot.bootstrap import App
 from bot.delivery.adapter import Parsed, Recorded
@@ -196,6 +197,17 @@ class TelegramChannel:
             status = update.my_chat_member.new_chat_member.status
             return Parsed(reachable=(chat_of(update.my_chat_member.chat.id), status not in ("kicked", "left")))
         return Parsed()
+
+    def sender(self, item: Recorded) -> ChatRef | None:
+        try:
+            data = json.loads(item.payload)
+            message = data.get("message") or (data.get("callback_query") or {}).get("message") or {}
+            chat = message.get("chat") or {}
+            if chat.get("type") == "private" and type(chat.get("id")) is int:
+                return chat_of(chat["id"])
+        except Exception:  # a best guess only
+            pass
+        return None
 
     async def acknowledge(self, token: str) -> None:
         try:

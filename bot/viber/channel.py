@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp import web
 from viberbot.api.viber_requests import ViberMessageRequest, create_request
 
-from core.events import Resumed, Started
+from core.events import ChatRef, Resumed, Started
 from core.service import Outcome
 from bot.bootstrap import App
 from bot.delivery.adapter import Parsed, Recorded
@@ -190,6 +190,13 @@ class ViberChannel:
         if not isinstance(request, ViberMessageRequest):
             request = create_request(json.loads(item.payload))
         return Parsed(event_of(request))
+
+    def sender(self, item: Recorded) -> ChatRef | None:
+        try:
+            sender = json.loads(item.payload).get("sender") or {}
+            return chat_of(sender["id"]) if isinstance(sender.get("id"), str) and sender["id"] else None
+        except Exception:  # a best guess only
+            return None
 
     async def acknowledge(self, token: str) -> None:
         return None  # Viber has nothing to acknowledge
