@@ -32,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 from core.periods import Period  # noqa: E402
 from bot.bootstrap import build_app  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
+from bot.delivery.supervisor import LoopHealth  # noqa: E402
 from bot.reminders import PlatformSender, ReminderRunner  # noqa: E402
+from bot.serve import build_pipelines  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.telegram.channel import TelegramChannel  # noqa: E402
 from storage.reminder_store import due_residents  # noqa: E402
@@ -53,11 +55,12 @@ async def send_rate(residents: int, workdir: Path) -> None:
     try:
         await seed(app, residents)
         channel = TelegramChannel(app, Metrics())
-        runner = ReminderRunner(app, {"telegram": PlatformSender(channel, LIMIT, 1)})
+        [pipeline] = build_pipelines(app, [channel], Metrics(), LoopHealth())
+        runner = ReminderRunner(app, {"telegram": PlatformSender(pipeline, LIMIT, 1)})
         started = time.monotonic()
         report = await runner.run_due()
         elapsed = time.monotonic() - started
-        await channel.close_client()
+        await channel.close()
     finally:
         await app.close()
         await api.stop()
