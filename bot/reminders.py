@@ -68,9 +68,11 @@ class PlatformSender:
             last = self._last_by_chat.get(chat.chat_id)
             if last is not None and (wait := last + self._chat_interval - time.monotonic()) > 0:
                 await asyncio.sleep(wait)
-        await outbox.wait_for_resume()  # a "retry after" holds off claiming, not only sending
-        await self._limiter.wait()
-        await outbox.wait_for_resume()
+        while True:  # a "retry after" holds off claiming, not only sending; a slot granted before it is void
+            await outbox.wait_for_resume()
+            await self._limiter.wait()
+            if not outbox.paused():
+                break
         if not await claim():
             return None
         self._last_by_chat[chat.chat_id] = time.monotonic()

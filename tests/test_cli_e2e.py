@@ -204,3 +204,36 @@ def test_kept_readings_whose_window_closed_unseen_expire_and_the_resident_is_tol
     assert heat_export(december, "2026-11") == []
     again = run(december, "console", stdin="", cwd=tmp_path)
     assert "не передано" not in again.stdout
+
+
+def test_the_operator_lists_set_aside_replies_and_events_and_puts_replies_back(env, tmp_path):
+    import asyncio
+    from datetime import datetime, timezone
+
+    from core.events import ChatRef
+    from bot.bootstrap import build_app
+    from bot.settings import Settings
+
+    async def set_aside() -> int:
+        app = await build_app(Settings(_env_file=None, database_url=env["KOMUNALKA_DATABASE_URL"]))
+        at = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+        async with app.uow_factory() as uow:
+            row = await uow.outbox.add(ChatRef("telegram", "5"), "uk", "[]", at)
+            await uow.outbox.set_aside(row, "TelegramBadRequest", at)
+            await uow.inbox.record_many("viber", [("4912661846655238145", "{}")], at)
+            await uow.inbox.set_aside("viber", "4912661846655238145", "AttributeError", 1, at)
+            await uow.commit()
+        await app.close()
+        return row
+
+    assert run(env, "outbox", "failed").stdout == "No replies are set aside.\n"
+    row = asyncio.run(set_aside())
+    listed = run(env, "outbox", "failed").stdout.splitlines()
+    assert listed[1] == f"{row}\ttelegram\t2026-11-20 12:00\t2026-11-20 12:00\t0\tTelegramBadRequest"  # Kyiv time
+    events = run(env, "inbox", "failed").stdout.splitlines()
+    assert events[1].startswith("4912661846655238145\tviber\t") and events[1].endswith("\t1\tAttributeError")
+    assert run(env, "outbox", "retry", "12x").returncode == 2  # not an id: refused, with a message
+    retried = run(env, "outbox", "retry", str(row))
+    assert retried.returncode == 0 and retried.stdout.startswith("1 reply back in the queue")
+    assert run(env, "outbox", "failed").stdout == "No replies are set aside.\n"
+    assert run(env, "outbox", "retry", str(row)).returncode == 1  # nothing of that id was set aside

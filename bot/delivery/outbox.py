@@ -229,6 +229,9 @@ class OutboxSender:
         self.retry_after_met += 1
         self._resume_at = max(self._resume_at, asyncio.get_running_loop().time() + seconds)
 
+    def paused(self) -> bool:
+        return self._resume_at > asyncio.get_running_loop().time()
+
     async def wait_for_resume(self) -> None:
         loop = asyncio.get_running_loop()
         while (wait := self._resume_at - loop.time()) > 0:
