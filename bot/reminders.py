@@ -61,8 +61,8 @@ class PlatformSender:
         self._last_by_chat: dict[str, float] = {}
 
     async def send(self, chat: ChatRef, replies: tuple[Reply, ...], language: str,
-                   claim: Callable[[], Awaitable[bool]]) -> str | None:
-        """"sent", "unreachable", "rejected" or "retry"; None when the claim was taken by someone else."""
+                   claim: Callable[[], Awaitable[bool]], stopping: Callable[[], bool] = lambda: False) -> str | None:
+        """"sent", "unreachable", "rejected" or "retry"; None when not claimed (taken, or stopping)."""
         outbox = self.pipeline.outbox
         if self._chat_interval:
             last = self._last_by_chat.get(chat.chat_id)
@@ -73,7 +73,7 @@ class PlatformSender:
             await self._limiter.wait()
             if not outbox.paused():
                 break
-        if not await claim():
+        if stopping() or not await claim():
             return None
         self._last_by_chat[chat.chat_id] = time.monotonic()
         if len(self._last_by_chat) > 10_000:  # only recent chats matter for spacing
@@ -262,14 +262,14 @@ class ReminderRunner:
             return taken
 
         try:
-            state = await sender.send(resident.chat, (reply,), resident.language, claim)
-        except Exception as exc:  # the claim or the send failed unexpectedly: it shows as lost, never twice
+            state = await sender.send(resident.chat, (reply,), resident.language, claim, lambda: self._stopping)
+            if state is not None:
+                async with self._app.uow_factory() as uow:
+                    await uow.campaigns.mark(supplier, period, campaign, [resident.resident_id], state)
+                    await uow.commit()
+        except Exception as exc:  # the claim, the send or the mark failed: it shows as lost, never twice
             log.error("reminder to a %s resident failed (%s)", resident.chat.channel, exc.__class__.__name__)
             return None
-        if state is not None:
-            async with self._app.uow_factory() as uow:
-                await uow.campaigns.mark(supplier, period, campaign, [resident.resident_id], state)
-                await uow.commit()
         return state
 
     async def _warn_verifications(self) -> int:

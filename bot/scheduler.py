@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 CAMPAIGN_LOCK_KEY = 0x4B4D5F52454D  # "KM_REM"
 RUN_HOURS = "9-20"
 CATCH_UP_AFTER = timedelta(seconds=5)
+RETRY_BACKOFF_S = (10, 60, 300)  # a failed run is tried again after these pauses, then at the next tick
+STOP_GRACE_S = 10
 
 
 @asynccontextmanager
@@ -92,22 +94,34 @@ class ReminderScheduler:
         await self._guarded("reminders", lambda: run_locked(self._app.engine, self._runner))
 
     async def _guarded(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
-        """A failing run is logged by class and shows in /healthz; the next tick tries again."""
+        """A failing run is logged by class, shows in /healthz and is tried again after a backoff
+        (then at the next tick); each run continues where the last one stopped."""
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
         try:
-            await job()
-            self._health.ok(name)
-        except Exception as exc:
-            self._health.failing(name)
-            log.error("%s run failed (%s); the next run continues it", name, exc.__class__.__name__)
+            for backoff in RETRY_BACKOFF_S:
+                try:
+                    await job()
+                    self._health.ok(name)
+                    return
+                except Exception as exc:
+                    self._health.failing(name)
+                    log.error("%s run failed (%s); trying again in %.0f s", name, exc.__class__.__name__, backoff)
+                    await asyncio.sleep(backoff)
         finally:
             if task is not None:
                 self._running.discard(task)
 
     async def stop(self) -> None:
-        """Let the sends in hand finish; the campaign resumes at the next start."""
+        """Let the sends in hand finish, briefly; the campaign resumes at the next start."""
         self._runner.stop()
         self._scheduler.shutdown(wait=False)
-        await asyncio.gather(*list(self._running), return_exceptions=True)
+        running = list(self._running)
+        try:
+            async with asyncio.timeout(STOP_GRACE_S):
+                await asyncio.gather(*running, return_exceptions=True)
+        except TimeoutError:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)

@@ -104,6 +104,8 @@ class Server:
 
     async def start(self, reminders: bool = True) -> int:
         """Ready as soon as the server listens and the loops are started; backlogs drain in the background."""
+        for pipeline in self.pipelines:
+            await pipeline.prepare()
         port = await self.http.start()
         for pipeline in self.pipelines:
             await pipeline.start(self.supervisor)

@@ -224,8 +224,8 @@ class Outbox(Protocol):
     async def record_attempt(self, row_id: int, progress: int, error: str) -> None:
         """A send that will be tried again: how far it got, and why it stopped."""
 
-    async def set_aside(self, row_id: int, error: str, at: datetime) -> None:
-        """Move a row aside (rejected, undecodable, too old): kept, listed, resendable."""
+    async def set_aside(self, row_id: int, error: str, at: datetime, progress: int | None = None) -> None:
+        """Move a row aside (rejected, undecodable, too old): kept, listed, resendable from ``progress``."""
 
     async def failed(self, limit: int) -> list[FailedRow]: ...
 

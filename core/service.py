@@ -30,6 +30,10 @@ class Outcome:
     outbox_id: int | None = None  # where the replies wait until the channel says they were sent
 
 
+class Deferred(Exception):
+    """Not tried: an earlier event of the same resident failed, and steps must run in order."""
+
+
 class ConversationService:
     def __init__(
         self,
@@ -62,12 +66,16 @@ class ConversationService:
         return outcome
 
     async def handle_batch(self, items: list[tuple[Inbound, str]], *, outbox: bool = True,
-                           claim: Claim | None = None) -> list[Outcome | Exception]:
+                           claim: Claim | None = None,
+                           give_up: Callable[[Exception], bool] = lambda exc: False) -> list[Outcome | Exception]:
         """Several recorded events in one transaction, in order; one commit for all of them.
 
         A busy bot spends its database time on commits and round trips, not on steps: batching
         them is what lets SQLite keep up. Should any step fail, the batch is rolled back and each
-        event is handled on its own, so one bad event costs the others nothing.
+        event is handled on its own, so one bad event costs the others nothing — unless ``give_up``
+        says the failure was not the events' (the database is down): then each gets that error. After
+        an event fails on its own, the later events of the same resident are ``Deferred``, so that
+        one resident's steps never run out of order.
         """
         keys = sorted({(e.chat.channel, e.chat.chat_id) for e, _ in items})
         try:
@@ -83,15 +91,20 @@ class ConversationService:
                     await uow.commit()
                 return outcomes
         except Exception as exc:
-            if len(items) == 1:
-                return [exc]
+            if len(items) == 1 or give_up(exc):
+                return [exc] * len(items)
             log.warning("a batch of %d events failed; handling them one by one", len(items))
         results: list[Outcome | Exception] = []
+        failed: set[ChatRef] = set()
         for event, inbound_id in items:
+            if event.chat in failed:
+                results.append(Deferred())
+                continue
             try:
                 results.append(await self.handle(event, inbound_id=inbound_id, outbox=outbox, claim=claim))
             except Exception as exc:
                 results.append(exc)
+                failed.add(event.chat)
         return results
 
     async def set_aside(self, channel: str, inbound_id: str, chat: ChatRef | None, error: str, attempts: int,

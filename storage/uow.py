@@ -265,50 +265,54 @@ class SqlReminderPreferences:
 class SqlInbox:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
-        self._rows: dict[tuple[str, str], InboundEventRow | None] = {}
+        # per event of this transaction: "fresh" (marked handled here, not yet stepped), "done" (handled
+        # before, or stepped), "absent" (never recorded)
+        self._state: dict[tuple[str, str], str] = {}
 
     async def prefetch(self, channel: str, event_ids: list[str]) -> None:
-        wanted = [e for e in dict.fromkeys(event_ids) if (channel, e) not in self._rows]
+        """Mark the batch's events handled in one statement (undone with the transaction should it fail)."""
+        wanted = [e for e in dict.fromkeys(event_ids) if (channel, e) not in self._state]
         if not wanted:
             return
-        rows = (await self._s.execute(select(InboundEventRow).where(
-            InboundEventRow.channel == channel, InboundEventRow.event_id.in_(wanted)))).scalars()
+        row = InboundEventRow
+        taken = set((await self._s.execute(update(row).where(
+            row.channel == channel, row.event_id.in_(wanted), row.handled_at.is_(None)
+        ).values(handled_at=now_utc(), payload=None).returning(row.event_id))).scalars())  # payload: personal data
+        rest = [e for e in wanted if e not in taken]
+        known: set[str] = set()
+        if rest:
+            known = set((await self._s.execute(select(row.event_id).where(
+                row.channel == channel, row.event_id.in_(rest)))).scalars())
         for e in wanted:
-            self._rows[(channel, e)] = None
-        for row in rows:
-            self._rows[(channel, row.event_id)] = row
+            self._state[(channel, e)] = "fresh" if e in taken else "done" if e in known else "absent"
 
     async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime,
                           claim: Claim | None = None) -> set[str]:
-        ids = list(dict.fromkeys(e for e, _ in events))
-        known = set((await self._s.execute(select(InboundEventRow.event_id).where(
-            InboundEventRow.channel == channel, InboundEventRow.event_id.in_(ids)))).scalars())
-        fresh = {e: p for e, p in events if e not in known}
-        if fresh:
-            dialect = self._s.bind.dialect.name if self._s.bind else "sqlite"
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            owner, until = (claim.owner, claim.until) if claim else (None, None)
-            await self._s.execute(insert(InboundEventRow).values([
-                dict(channel=channel, event_id=e, payload=p, received_at=at, claimed_by=owner, claimed_until=until,
-                     attempts=0) for e, p in fresh.items()
-            ]).on_conflict_do_nothing())
-        return set(fresh)
+        fresh: dict[str, str] = {}
+        for event_id, payload in events:
+            fresh.setdefault(event_id, payload)  # the same update twice in one batch: the first is kept
+        if not fresh:
+            return set()
+        dialect = self._s.bind.dialect.name if self._s.bind else "sqlite"
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        owner, until = (claim.owner, claim.until) if claim else (None, None)
+        # one round trip: the ids that were inserted come back, a redelivery's does not
+        inserted = await self._s.execute(insert(InboundEventRow).values([
+            dict(channel=channel, event_id=e, payload=p, received_at=at, claimed_by=owner, claimed_until=until,
+                 attempts=0) for e, p in fresh.items()
+        ]).on_conflict_do_nothing().returning(InboundEventRow.event_id))
+        return set(inserted.scalars())
 
     async def mark_handled(self, channel: str, event_id: str, at: datetime) -> bool:
-        if (channel, event_id) not in self._rows:
+        key = (channel, event_id)
+        if key not in self._state:
             await self.prefetch(channel, [event_id])
-        row = self._rows[(channel, event_id)]
-        if row is None:
+        state, self._state[key] = self._state[key], "done"
+        if state == "absent":
             # handled without having been recorded (the console, tests): remembered all the same
-            row = InboundEventRow(channel=channel, event_id=event_id, payload=None, received_at=at, handled_at=at)
-            self._s.add(row)
-            self._rows[(channel, event_id)] = row
-            return True
-        if row.handled_at is not None:
-            return False
-        row.handled_at = at
-        row.payload = None  # it held personal data; the id is all that is needed from now on
-        return True
+            self._s.add(InboundEventRow(channel=channel, event_id=event_id, payload=None, received_at=at,
+                                        handled_at=at, attempts=0))
+        return state != "done"
 
     async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[tuple[str, str]]:
         row = InboundEventRow
@@ -405,9 +409,10 @@ class SqlOutbox:
         await self._s.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(
             progress=progress, attempts=OutboxRow.attempts + 1, error=error[:80]))
 
-    async def set_aside(self, row_id: int, error: str, at: datetime) -> None:
+    async def set_aside(self, row_id: int, error: str, at: datetime, progress: int | None = None) -> None:
+        kept = {} if progress is None else {"progress": progress}
         await self._s.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(
-            status="failed", error=error[:80], failed_at=at, claimed_by=None, claimed_until=None))
+            status="failed", error=error[:80], failed_at=at, claimed_by=None, claimed_until=None, **kept))
 
     async def failed(self, limit: int) -> list[FailedRow]:
         row = OutboxRow

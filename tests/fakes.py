@@ -364,7 +364,9 @@ class _Outbox:
         self.s.outbox[row_id] = replace(entry, progress=progress, attempts=entry.attempts + 1)
         self.s.outbox_rows[row_id]["error"] = error
 
-    async def set_aside(self, row_id: int, error: str, at: datetime) -> None:
+    async def set_aside(self, row_id: int, error: str, at: datetime, progress: int | None = None) -> None:
+        if progress is not None:
+            self.s.outbox[row_id] = replace(self.s.outbox[row_id], progress=progress)
         self.s.outbox_rows[row_id].update(status="failed", error=error, failed_at=_utc(at), claimed_by=None,
                                           claimed_until=None)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -10,9 +11,9 @@ from sqlalchemy import select
 from decimal import Decimal
 
 from core.domain import ReadingKind, ReadingStatus
-from core.events import ButtonPressed, ChatRef
+from core.events import ButtonPressed, ChatRef, Reply, encode_replies, t
 from core.periods import Period
-from core.ports import NewReading, Submission
+from core.ports import Claim, NewReading, Submission
 from bot.bootstrap import build_app
 from bot.delivery.supervisor import LoopHealth
 from bot.kept_readings import hand_in_kept_readings
@@ -230,3 +231,18 @@ async def test_on_postgresql_only_one_process_at_a_time_runs_campaigns(world):
         assert world.telegram.sent() == []
     report = await run_locked(world.app.engine, world.runner())
     assert report is not None and report.campaigns[0].sent == 2
+
+
+async def test_remind_tries_waiting_replies_once_and_leaves_those_that_fail_for_the_bot(world):
+    chat = ChatRef("telegram", "31337")
+    async with world.app.uow_factory() as uow:
+        await uow.outbox.add(chat, "uk", encode_replies((Reply(t("menu")),)), world.clock())
+        await uow.commit()
+    world.telegram.failures["sendMessage"].extend(["502"] * 10)  # Telegram is down for a while
+    await asyncio.wait_for(world.hand_in_kept(), timeout=10)  # returns; does not wait the day out
+    async with world.app.uow_factory() as uow:
+        [waiting] = await uow.outbox.pending("telegram", 10)
+        assert waiting.attempts == 1
+        taken = await uow.outbox.claim("telegram", Claim("run", datetime.now(timezone.utc) + timedelta(seconds=30)),
+                                       datetime.now(timezone.utc), 10)
+    assert [r.id for r in taken] == [waiting.id]  # not held by the finished command: `run` takes it

@@ -61,6 +61,11 @@ class InboxWorker:
         self.notify()
         await self._idle.wait()
 
+    async def preload(self) -> None:
+        """Take what earlier runs left before new events arrive, so one resident's stay in order."""
+        self._look_in_database = False
+        await self._load()
+
     async def run(self) -> None:
         """The loop; the supervisor restarts it after an exception, with what was in hand kept."""
         self._wakeup.set()

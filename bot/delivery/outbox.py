@@ -72,8 +72,10 @@ class OutboxSender:
     def __init__(self, adapter: ChannelAdapter, uow_factory: Callable[[], UnitOfWork], metrics: Metrics,
                  claim: Callable[[], Claim], now: Callable[[], datetime], clock: Callable[[], datetime],
                  max_age: timedelta, batch: int = 200, sweep_every_s: float = 1.0,
-                 on_progress: Callable[[], None] = lambda: None) -> None:
+                 on_progress: Callable[[], None] = lambda: None,
+                 on_settled: Callable[[], None] = lambda: None) -> None:
         self._on_progress = on_progress
+        self._on_settled = on_settled
         self._adapter = adapter
         self._channel = adapter.name
         self._uow_factory = uow_factory
@@ -129,24 +131,30 @@ class OutboxSender:
                 await uow.commit()
             self._on_progress()
             for row in rows:
+                if row.id in self._in_hand:  # our own claim lapsed (renewal failed) while we still try it
+                    continue
                 self._in_hand.add(row.id)
                 self.chains.spawn(row.chat, lambda r=row: self._deliver(r, None))
             if len(rows) == self._batch:
                 self._wakeup.set()
 
     async def drain_once(self) -> None:
-        """Send everything claimable now, and wait for it (one-shot commands: remind)."""
+        """Try everything claimable now once, and wait for it (one-shot commands: remind)."""
         while True:
             async with self._uow_factory() as uow:
                 rows = await uow.outbox.claim(self._channel, self._claim(), self._now(), self._batch)
                 await uow.commit()
             for row in rows:
                 self._in_hand.add(row.id)
-                self.chains.spawn(row.chat, lambda r=row: self._deliver(r, None))
+                self.chains.spawn(row.chat, lambda r=row: self._deliver(r, None, once=True))
             await self.chains.wait()
             await self.flush()
             if len(rows) < self._batch:
-                return
+                break
+        async with self._uow_factory() as uow:  # what could not be sent now waits for `run`, unclaimed
+            await uow.outbox.release(self._claim().owner)
+            await uow.commit()
+        self._in_hand.clear()
 
     async def flush(self) -> None:
         """Delete settled rows, many per statement; a crash before it sends them again (at least once)."""
@@ -166,17 +174,18 @@ class OutboxSender:
         while True:
             await asyncio.sleep(FLUSH_EVERY_S)
             await self.flush()
+            self._on_settled()
 
     # one row
 
-    async def _deliver(self, row: PendingReplies, replies: tuple[Reply, ...] | None) -> None:
+    async def _deliver(self, row: PendingReplies, replies: tuple[Reply, ...] | None, once: bool = False) -> None:
         try:
-            await self._deliver_row(row, replies)
+            await self._deliver_row(row, replies, once)
         except BaseException:
             self._in_hand.discard(row.id)  # not renewed any more: its claim lapses and the sweep takes it
             raise
 
-    async def _deliver_row(self, row: PendingReplies, replies: tuple[Reply, ...] | None) -> None:
+    async def _deliver_row(self, row: PendingReplies, replies: tuple[Reply, ...] | None, once: bool) -> None:
         try:
             if replies is None:
                 replies = decode_replies(row.body)
@@ -199,17 +208,19 @@ class OutboxSender:
                 await self.mark_unreachable(row.chat)
                 return self._settle(row.id)
             if isinstance(result, Rejected):
-                await self._set_aside(row.id, result.reason)
+                await self._set_aside(row.id, result.reason, progress)
                 return
             attempt += 1
             since = row.since or self._clock()
             if self._clock() - since > self._max_age:
-                await self._set_aside(row.id, f"too old: {result.reason}")
+                await self._set_aside(row.id, f"too old: {result.reason}", progress)
                 return
             delay = result.delay if result.delay is not None else min(2.0 ** (attempt - 1), MAX_BACKOFF_S)
             self._metrics.errors.labels(self._channel, "retry_later").inc()
             log.warning("%s outbox %d: %s; trying again in %.0f s", self._channel, row.id, result.reason, delay)
             await self._record_attempt(row.id, progress, result.reason)
+            if once:
+                return
             await asyncio.sleep(0 if result.everyone else delay)
 
     async def send_one(self, message: object) -> SendResult:
@@ -255,10 +266,10 @@ class OutboxSender:
             log.warning("%s outbox %d: recording the attempt failed (%s)", self._channel, row_id,
                         exc.__class__.__name__)
 
-    async def _set_aside(self, row_id: int, reason: str) -> None:
+    async def _set_aside(self, row_id: int, reason: str, progress: int | None = None) -> None:
         self._metrics.set_aside.labels(self._channel, "outbox").inc()
         log.error("%s outbox %d set aside: %s", self._channel, row_id, reason)
         async with self._uow_factory() as uow:
-            await uow.outbox.set_aside(row_id, reason, self._clock())
+            await uow.outbox.set_aside(row_id, reason, self._clock(), progress)
             await uow.commit()
         self._in_hand.discard(row_id)

@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 
 from core.events import ChatRef, Inbound
 from core.ports import Claim, UnitOfWork
-from core.service import ConversationService, Outcome
+from core.service import ConversationService, Deferred, Outcome
 from bot.delivery.adapter import ChannelAdapter, Parsed, Recorded
 from bot.delivery.inbox import InboxWorker
 from bot.delivery.outbox import OutboxSender
@@ -59,18 +59,27 @@ class Pipeline:
         self.inbox = InboxWorker(self.channel, uow_factory, self._handle_batch, self.claim, wall_clock,
                                  on_progress=lambda: health.ok(f"{self.channel}-inbox"))
         self.outbox = OutboxSender(adapter, uow_factory, metrics, self.claim, wall_clock, clock, settings.max_age,
-                                   on_progress=lambda: health.ok(f"{self.channel}-outbox"))
+                                   on_progress=lambda: health.ok(f"{self.channel}-outbox"),
+                                   on_settled=lambda: health.ok(f"{self.channel}-outbox-settle"))
 
     def claim(self) -> Claim:
         return Claim(self._settings.owner, wall_clock() + self._settings.lease)
 
     # life
 
+    async def prepare(self) -> None:
+        """Before the webhooks take anything: claims of a dead SQLite process back, the first recorded
+        events in hand (one query; the rest of a backlog drains in the background)."""
+        try:
+            if self._settings.single_process:
+                await self._release(everything=True)
+            await self.inbox.preload()
+        except Exception as exc:  # the loops try again
+            log.error("%s: reading what an earlier run left failed (%s)", self.channel, exc.__class__.__name__)
+
     async def start(self, supervisor: Supervisor) -> None:
         """Nothing here waits for a backlog: the loops take it over in the background."""
         self._supervisor = supervisor
-        if self._settings.single_process:
-            await self._release(everything=True)
         loops = {
             f"{self.channel}-inbox": self.inbox.run,
             f"{self.channel}-outbox": self.outbox.sweep,
@@ -163,15 +172,23 @@ class Pipeline:
             await self._settle_without_step(no_step)
         if not steps:
             return []
-        outcomes = await self._service.handle_batch([(e, item.event_id) for e, item, _ in steps], claim=self.claim())
+        outcomes = await self._service.handle_batch([(e, item.event_id) for e, item, _ in steps], claim=self.claim(),
+                                                    give_up=lambda exc: isinstance(exc, TRANSIENT))
         again: list[Recorded] = []
+        waiting: set[ChatRef] = set()  # residents with an event to try again: their later ones wait too
         for (event, item, parsed), outcome in zip(steps, outcomes):
+            if event.chat in waiting:
+                again.append(item)
+                continue
+            if isinstance(outcome, Deferred):  # behind an event of the same resident that failed on its own
+                outcome = await self._retry_alone(event, item)
             attempts = 1
             while isinstance(outcome, Exception) and not isinstance(outcome, TRANSIENT) and attempts < MAX_ATTEMPTS:
                 attempts += 1
                 outcome = await self._retry_alone(event, item)
             if isinstance(outcome, TRANSIENT):
                 again.append(item)
+                waiting.add(event.chat)
                 continue
             if isinstance(outcome, Exception):
                 self._metrics.updates.labels(self.channel, "error").inc()

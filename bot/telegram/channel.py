@@ -26,7 +26,6 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
-    TelegramNotFound,
     TelegramRetryAfter,
 )
 from aiogram.methods import GetUpdates, SendMessage, SendPhoto
@@ -242,10 +241,10 @@ class TelegramChannel:
         except TelegramForbiddenError:
             self._metrics.errors.labels(CHANNEL, "forbidden").inc()
             return Unreachable("forbidden")
-        except (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge) as exc:
+        except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
             return Rejected(exc.__class__.__name__)
         except (TelegramAPIError, ClientDecodeError, aiohttp.ClientError, TimeoutError) as exc:
-            # 5xx, a proxy's HTML page, the network, a token being fixed: all pass, none settles the row
+            # 5xx, a proxy's HTML page, the network, a token or API URL being fixed (401, 404): all pass
             return RetryLater(exc.__class__.__name__)
 
 
