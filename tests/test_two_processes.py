@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from core.ports import Claim
 from core.register import parse_register
 from bot.bootstrap import build_app
 from bot.settings import Settings
@@ -72,6 +75,18 @@ async def test_two_processes_answer_every_update_once_and_take_over_from_one_tha
         received = welcomed(api)
         assert all(received[chat] == 1 for chat in late if chat not in in_flight)
         assert all(received[chat] <= 2 for chat in late)  # at least once: a send in the instant of the kill
+
+        # updates a process recorded (and answered 200 for) just before it died: handled by the survivor
+        orphans = list(range(7_200_001, 7_200_006))
+        app = await build_app(Settings(_env_file=None, database_url=database))
+        async with app.uow_factory() as uow:
+            await uow.inbox.record_many("telegram", [
+                (str(u["update_id"]), json.dumps(u)) for u in (message_update(chat, "/start") for chat in orphans)
+            ], app.clock(), Claim("a-process-that-died", datetime.now(timezone.utc) + timedelta(seconds=LEASE_S)))
+            await uow.commit()
+        await app.close()
+        await wait_for(lambda: set(orphans) <= set(welcomed(api)), seconds=30)
+        assert all(welcomed(api)[chat] == 1 for chat in orphans)
     finally:
         if first.proc is not None and first.proc.returncode is None:
             await first.kill()
