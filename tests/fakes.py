@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from core.domain import Account, Meter, Reading, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import Claim, FailedRow, KeptSubmission, PendingReplies, PreviousReading, Resident, Submission
+from core.ports import (
+    Claim,
+    DueAccount,
+    DueResident,
+    FailedRow,
+    KeptSubmission,
+    MissingMeter,
+    PendingReplies,
+    PreviousReading,
+    Resident,
+    RunState,
+    Submission,
+    VerificationDue,
+)
 
 
 @dataclass
@@ -30,6 +43,8 @@ class Store:
     # what SQL keeps beside them: claims, set-aside state (a dict per row)
     inbox_rows: dict[tuple[str, str], dict] = field(default_factory=dict)
     outbox_rows: dict[int, dict] = field(default_factory=dict)
+    campaign_runs: dict[tuple[str, str, str], RunState] = field(default_factory=dict)
+    deliveries: dict[tuple[int, str, str, str], str] = field(default_factory=dict)  # (resident, sup, period, campaign)
     next_id: int = 1
     commits: int = 0
 
@@ -59,6 +74,7 @@ class Store:
             disabled=set(self.disabled), inbox=dict(self.inbox), outbox=dict(self.outbox),
             inbox_rows={k: dict(v) for k, v in self.inbox_rows.items()},
             outbox_rows={k: dict(v) for k, v in self.outbox_rows.items()},
+            campaign_runs=dict(self.campaign_runs), deliveries=dict(self.deliveries),
         )
 
 
@@ -77,6 +93,7 @@ class FakeUnitOfWork:
         self.reminders = _Reminders(self.work)
         self.inbox = _Inbox(self.work)
         self.outbox = _Outbox(self.work)
+        self.campaigns = _Campaigns(self.work)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -401,3 +418,80 @@ class _Outbox:
 
     async def pending(self, channel: str, limit: int) -> list[PendingReplies]:
         return self._waiting(channel)[:limit]
+
+
+class _Campaigns:
+    """Campaign runs and deliveries, with the due rules the SQL store's query has."""
+
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    async def run_state(self, supplier: str, period: Period, campaign: str) -> RunState | None:
+        return self.s.campaign_runs.get((supplier, str(period), campaign))
+
+    async def start_run(self, supplier: str, period: Period, campaign: str, at: datetime) -> None:
+        self.s.campaign_runs.setdefault((supplier, str(period), campaign), RunState(_utc(at), None))
+
+    async def finish_run(self, supplier: str, period: Period, campaign: str, at: datetime) -> None:
+        key = (supplier, str(period), campaign)
+        self.s.campaign_runs[key] = RunState(self.s.campaign_runs[key].started_at, _utc(at))
+
+    async def settle_in_flight(self, supplier: str, period: Period, campaign: str) -> int:
+        lost = [k for k, state in self.s.deliveries.items() if k[1:] == (supplier, str(period), campaign)
+                and state == "sending"]
+        for key in lost:
+            self.s.deliveries[key] = "lost"
+        return len(lost)
+
+    def _rows(self, supplier: str, period: Period, campaign: str, today: date, channels: list[str]):  # type: ignore[no-untyped-def]
+        submitted = {r.meter_id for r in self.s.readings if r.period == period
+                     and r.status in (ReadingStatus.ACCEPTED, ReadingStatus.PENDING)}
+        residents = sorted((row["id"], chat, row) for chat, row in self.s.residents.items())
+        for resident_id, chat, row in residents:
+            if (not row["reachable"] or chat.channel not in channels or (resident_id, supplier) in self.s.disabled
+                    or self.s.deliveries.get((resident_id, supplier, str(period), campaign), "retry") != "retry"):
+                continue
+            for linked_resident, account_id in self.s.links:
+                account = self.s.accounts[account_id]
+                if linked_resident != resident_id or account.supplier != supplier:
+                    continue
+                for meter in sorted(account.meters, key=lambda m: m.id):
+                    lapsed = meter.verification_due is not None and meter.verification_due < today
+                    if meter.id not in submitted and not lapsed:
+                        yield resident_id, chat, row["language"], account, meter
+
+    async def due_residents(self, supplier: str, period: Period, campaign: str, today: date, after: int, limit: int,
+                            channels: list[str]) -> list[DueResident]:
+        rows = [r for r in self._rows(supplier, period, campaign, today, channels) if r[0] > after][:limit]
+        if len(rows) == limit and rows[0][0] != rows[-1][0]:
+            rows = [r for r in rows if r[0] != rows[-1][0]]
+        found: list[DueResident] = []
+        for resident_id, chat, language, account, meter in rows:
+            if not found or found[-1].resident_id != resident_id:
+                found.append(DueResident(resident_id, chat, language))
+            if not found[-1].accounts or found[-1].accounts[-1].account_id != account.id:
+                found[-1].accounts.append(DueAccount(account.id, account.number))
+            found[-1].accounts[-1].meters.append(MissingMeter(meter.serial, meter.service, meter.zone))
+        return found
+
+    async def count_due(self, supplier: str, period: Period, campaign: str, today: date, channels: list[str]) -> int:
+        return len({r[0] for r in self._rows(supplier, period, campaign, today, channels)})
+
+    async def claim(self, supplier: str, period: Period | str, campaign: str, resident_id: int, at: datetime) -> bool:
+        key = (resident_id, supplier, str(period), campaign)
+        if self.s.deliveries.get(key, "retry") != "retry":
+            return False
+        self.s.deliveries[key] = "sending"
+        return True
+
+    async def mark(self, supplier: str, period: Period | str, campaign: str, resident_ids: list[int],
+                   state: str) -> None:
+        for resident_id in resident_ids:
+            self.s.deliveries[(resident_id, supplier, str(period), campaign)] = state
+
+    async def retries_left(self, supplier: str, period: Period, campaign: str) -> int:
+        return sum(1 for k, state in self.s.deliveries.items() if k[1:] == (supplier, str(period), campaign)
+                   and state == "retry")
+
+    async def verifications_due(self, today: date, until: date, channels: list[str]) -> list[VerificationDue]:
+        return []  # the SQL store's tests cover warnings
