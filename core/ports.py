@@ -318,15 +318,33 @@ class ReminderCampaigns(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: the write lock is taken when it begins, so read-modify-write is safe."""
 
-    inbox: Inbox
-    outbox: Outbox
-    residents: Residents
-    accounts: Accounts
-    link_attempts: LinkAttempts
-    readings: Readings
-    kept: KeptReadings
-    reminders: ReminderPreferences
-    campaigns: ReminderCampaigns
+    # read-only to the core (properties, so that an implementation's own repository types conform)
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def residents(self) -> Residents: ...
+
+    @property
+    def accounts(self) -> Accounts: ...
+
+    @property
+    def link_attempts(self) -> LinkAttempts: ...
+
+    @property
+    def readings(self) -> Readings: ...
+
+    @property
+    def kept(self) -> KeptReadings: ...
+
+    @property
+    def reminders(self) -> ReminderPreferences: ...
+
+    @property
+    def campaigns(self) -> ReminderCampaigns: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

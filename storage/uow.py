@@ -337,7 +337,7 @@ class SqlInbox:
         rows = (await self._s.execute(select(row.event_id, row.channel, row.received_at, row.failed_at, row.attempts,
                                              row.error).where(row.failed_at.is_not(None))
                                       .order_by(row.id).limit(limit))).all()
-        return [FailedRow(e, c, r, f, a, err or "") for e, c, r, f, a, err in rows]
+        return [FailedRow(e, c, r, f or r, a, err or "") for e, c, r, f, a, err in rows]
 
     async def renew(self, claim: Claim, event_ids: list[str]) -> None:
         for start in range(0, len(event_ids), 500):
@@ -419,7 +419,7 @@ class SqlOutbox:
         rows = (await self._s.execute(select(row.id, row.channel, row.created_at, row.failed_at, row.attempts,
                                              row.error).where(row.status == "failed").order_by(row.id)
                                       .limit(limit))).all()
-        return [FailedRow(str(i), c, created, f, a, err or "") for i, c, created, f, a, err in rows]
+        return [FailedRow(str(i), c, created, f or created, a, err or "") for i, c, created, f, a, err in rows]
 
     async def retry(self, ids: list[int] | None, at: datetime) -> int:
         where = [OutboxRow.status == "failed"] + ([OutboxRow.id.in_(ids)] if ids is not None else [])

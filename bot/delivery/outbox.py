@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime, timedelta
+from functools import partial
 
 from core.events import ChatRef, Reply, decode_replies
 from core.ports import Claim, PendingReplies, UnitOfWork
@@ -134,7 +135,7 @@ class OutboxSender:
                 if row.id in self._in_hand:  # our own claim lapsed (renewal failed) while we still try it
                     continue
                 self._in_hand.add(row.id)
-                self.chains.spawn(row.chat, lambda r=row: self._deliver(r, None))
+                self.chains.spawn(row.chat, partial(self._deliver, row, None))
             if len(rows) == self._batch:
                 self._wakeup.set()
 
@@ -146,7 +147,7 @@ class OutboxSender:
                 await uow.commit()
             for row in rows:
                 self._in_hand.add(row.id)
-                self.chains.spawn(row.chat, lambda r=row: self._deliver(r, None, once=True))
+                self.chains.spawn(row.chat, partial(self._deliver, row, None, once=True))
             await self.chains.wait()
             await self.flush()
             if len(rows) < self._batch:

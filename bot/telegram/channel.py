@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from aiogram import Bot
@@ -168,7 +168,8 @@ class TelegramChannel:
         log.info("telegram: long polling")
         while True:
             try:
-                raw = await self.bot(RawGetUpdates(offset=self._offset, timeout=25, allowed_updates=ALLOWED_UPDATES))
+                raw: list[Any] = cast(list[Any], await self.bot(
+                    RawGetUpdates(offset=self._offset, timeout=25, allowed_updates=ALLOWED_UPDATES)))
             except TelegramRetryAfter as exc:
                 await asyncio.sleep(exc.retry_after)
                 continue

@@ -17,7 +17,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from aiohttp import web
@@ -218,7 +218,7 @@ class ViberChannel:
         return messages
 
     async def send(self, message: object) -> SendResult:
-        receiver, content = message  # type: ignore[misc]
+        receiver, content = cast(tuple[str, dict[str, Any]], message)
         try:
             result = await self._post("send_message", {"receiver": receiver, "sender": self._sender, **content})
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
