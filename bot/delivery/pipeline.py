@@ -24,6 +24,7 @@ from bot.metrics import Metrics
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # an event that fails this often on its own is set aside
+MAX_TRANSIENT_TRIES = 20  # ... and one the database keeps failing, after this many backoffs (about 15 minutes)
 STOP_GRACE_S = 10.0
 # the database did not answer: not the event's fault, so it is tried again, not counted against it
 TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError, TimeoutError)
@@ -55,6 +56,7 @@ class Pipeline:
         self._settings = settings
         self._supervisor: Supervisor | None = None
         self._loops: list[str] = []
+        self._transient_tries: dict[str, int] = {}
         self.recorder = InboxRecorder(self.channel, uow_factory, clock, self.claim)
         self.inbox = InboxWorker(self.channel, uow_factory, self._handle_batch, self.claim, wall_clock,
                                  on_progress=lambda: health.ok(f"{self.channel}-inbox"))
@@ -187,9 +189,13 @@ class Pipeline:
                 attempts += 1
                 outcome = await self._retry_alone(event, item)
             if isinstance(outcome, TRANSIENT):
-                again.append(item)
-                waiting.add(event.chat)
-                continue
+                tries = self._transient_tries[item.event_id] = self._transient_tries.get(item.event_id, 0) + 1
+                if tries < MAX_TRANSIENT_TRIES:
+                    again.append(item)
+                    waiting.add(event.chat)
+                    continue
+                # the database answers the set-aside below but keeps failing this one event: it is the event's
+            self._transient_tries.pop(item.event_id, None)
             if isinstance(outcome, Exception):
                 self._metrics.updates.labels(self.channel, "error").inc()
                 self._metrics.errors.labels(self.channel, "handling").inc()
