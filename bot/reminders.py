@@ -275,7 +275,11 @@ class ReminderRunner:
     async def _warn_verifications(self) -> int:
         today = self._now().date()
         async with self._app.uow_factory() as uow:
+            lost = await uow.campaigns.settle_warnings_in_flight()  # held by the campaign lock: no one else's
             due = await uow.campaigns.verifications_due(today, today + VERIFICATION_NOTICE, self.channels)
+            await uow.commit()
+        if lost:
+            log.warning("%d verification warning(s) were in flight when an earlier run stopped; not sent again", lost)
         sent = 0
         for item in due:
             if self._stopping or self.quiet.contains(self._now()):

@@ -314,6 +314,9 @@ class ReminderCampaigns(Protocol):
 
     async def verifications_due(self, today: date, until: date, channels: list[str]) -> list[VerificationDue]: ...
 
+    async def settle_warnings_in_flight(self) -> int:
+        """Verification warnings claimed but unconfirmed when a run stopped: ``lost``. How many."""
+
 
 class UnitOfWork(Protocol):
     """One transaction: the write lock is taken when it begins, so read-modify-write is safe."""

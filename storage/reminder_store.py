@@ -221,3 +221,8 @@ class SqlReminderCampaigns:
 
     async def verifications_due(self, today: date, until: date, channels: list[str]) -> list[VerificationDue]:
         return await verifications_due(self._s, today, until, channels)
+
+    async def settle_warnings_in_flight(self) -> int:
+        result = await self._s.execute(update(ReminderDeliveryRow).where(
+            ReminderDeliveryRow.period == "verify", ReminderDeliveryRow.state == "sending").values(state="lost"))
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -495,3 +495,9 @@ class _Campaigns:
 
     async def verifications_due(self, today: date, until: date, channels: list[str]) -> list[VerificationDue]:
         return []  # the SQL store's tests cover warnings
+
+    async def settle_warnings_in_flight(self) -> int:
+        lost = [k for k, state in self.s.deliveries.items() if k[2] == "verify" and state == "sending"]
+        for key in lost:
+            self.s.deliveries[key] = "lost"
+        return len(lost)
