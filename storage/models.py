@@ -165,6 +165,7 @@ class OutboxRow(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_claimable", "channel", "status", "id"),
+                      Index("ix_outbox_chat", "channel", "chat_id", "id"),
                       Index("ix_outbox_claimed_by", "claimed_by"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

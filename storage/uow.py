@@ -10,9 +10,10 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
@@ -386,10 +387,14 @@ class SqlOutbox:
         await self._s.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids)))
 
     async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[PendingReplies]:
-        row = OutboxRow
+        row, older = OutboxRow, aliased(OutboxRow)
+        # not behind an older reply of the same chat that another live process is still sending
+        held_before = exists().where(older.channel == row.channel, older.chat_id == row.chat_id,
+                                     older.status == "pending", older.id < row.id, older.claimed_until >= now,
+                                     older.claimed_by != claim.owner)
         ids = list((await self._s.execute(select(row.id).where(
             row.channel == channel, row.status == "pending",
-            or_(row.claimed_until.is_(None), row.claimed_until < now),
+            or_(row.claimed_until.is_(None), row.claimed_until < now), ~held_before,
         ).order_by(row.id).limit(limit).with_for_update(skip_locked=True))).scalars())
         if not ids:
             return []

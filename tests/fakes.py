@@ -366,9 +366,13 @@ class _Outbox:
 
     async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[PendingReplies]:
         taken = []
+        held_chats = set()  # chats with a reply another live process is still sending
         for entry in self._waiting(channel):
             row = self.s.outbox_rows[entry.id]
-            if row["claimed_until"] is not None and row["claimed_until"] >= now:
+            live = row["claimed_until"] is not None and row["claimed_until"] >= now
+            if live and row["claimed_by"] != claim.owner:
+                held_chats.add(entry.chat)
+            if live or entry.chat in held_chats:
                 continue
             row.update(claimed_by=claim.owner, claimed_until=_utc(claim.until))
             taken.append(entry)

@@ -52,23 +52,44 @@ async def test_a_set_aside_event_is_listed_and_never_claimed_again(sql_app):
 
 
 async def test_outbox_rows_are_claimed_once_in_order_and_a_lapsed_claim_is_taken_over(sql_app):
+    other = ChatRef("telegram", "5550003")
     async with sql_app.uow_factory() as uow:
         first = await uow.outbox.add(OLENA, "uk", "[]", T0, held("dead"))
         second = await uow.outbox.add(OLENA, "uk", "[]", T0)
-        third = await uow.outbox.add(OLENA, "uk", "[]", T0)
+        third = await uow.outbox.add(other, "uk", "[]", T0)
+        fourth = await uow.outbox.add(other, "uk", "[]", T0)
         await uow.commit()
-    assert first < second < third  # the order the steps ran in, whatever the clock says
+    assert first < second < third < fourth  # the order the steps ran in, whatever the clock says
     async with sql_app.uow_factory() as uow:
         mine = await uow.outbox.claim("telegram", held("p1"), T0, 10)
         await uow.commit()
     async with sql_app.uow_factory() as uow:
         assert await uow.outbox.claim("telegram", held("p2"), T0, 10) == []  # p1 and "dead" hold them all
         await uow.commit()
-    assert [r.id for r in mine] == [second, third]
+    assert [r.id for r in mine] == [third, fourth]  # Olena's second waits behind her first
     async with sql_app.uow_factory() as uow:
         taken = await uow.outbox.claim("telegram", held("p2"), T0 + LEASE + timedelta(seconds=1), 10)
         await uow.commit()
-    assert [r.id for r in taken] == [first, second, third]  # p1 did not renew either
+    assert [r.id for r in taken] == [first, second, third, fourth]  # nobody renewed: all lapsed
+
+
+async def test_a_reply_behind_one_another_live_process_is_sending_waits_for_it(sql_app):
+    other = ChatRef("telegram", "5550002")
+    async with sql_app.uow_factory() as uow:
+        first = await uow.outbox.add(OLENA, "uk", "[]", T0, held("p1"))  # p1 is retrying it
+        receipt = await uow.outbox.add(OLENA, "uk", "[]", T0)  # a receipt the core stored for the same chat
+        elsewhere = await uow.outbox.add(other, "uk", "[]", T0)
+        await uow.commit()
+    async with sql_app.uow_factory() as uow:
+        taken = await uow.outbox.claim("telegram", held("p2"), T0 + timedelta(seconds=1), 10)
+        await uow.commit()
+    assert [r.id for r in taken] == [elsewhere]  # Olena's receipt must not overtake her earlier reply
+    async with sql_app.uow_factory() as uow:
+        await uow.outbox.done([first])
+        await uow.commit()
+    async with sql_app.uow_factory() as uow:
+        taken = await uow.outbox.claim("telegram", held("p2"), T0 + timedelta(seconds=2), 10)
+    assert [r.id for r in taken] == [receipt]
 
 
 async def test_a_rejected_row_is_set_aside_listed_and_sent_again_on_retry(sql_app):

@@ -28,6 +28,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('retried_at', sa.DateTime(), nullable=True))
         batch_op.drop_index('ix_outbox_channel')
         batch_op.create_index('ix_outbox_claimable', ['channel', 'status', 'id'], unique=False)
+        batch_op.create_index('ix_outbox_chat', ['channel', 'chat_id', 'id'], unique=False)
         batch_op.create_index('ix_outbox_claimed_by', ['claimed_by'], unique=False)
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=40), nullable=True))
@@ -45,6 +46,7 @@ def downgrade() -> None:
             batch_op.drop_column(name)
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_claimed_by')
+        batch_op.drop_index('ix_outbox_chat')
         batch_op.drop_index('ix_outbox_claimable')
         batch_op.create_index('ix_outbox_channel', ['channel', 'created_at'], unique=False)
         for name in ('retried_at', 'failed_at', 'error', 'attempts', 'progress', 'status', 'claimed_until',
