@@ -347,13 +347,17 @@ class SqlInbox:
             ).values(claimed_until=claim.until))
 
     async def release(self, owner: str) -> None:
-        await self._s.execute(update(InboundEventRow).where(InboundEventRow.claimed_by == owner)
-                              .values(claimed_by=None, claimed_until=None))
+        await _give_back(self._s, InboundEventRow, owner)
 
     async def release_all(self) -> None:
         """SQLite serves from one process: at start, whatever was claimed belonged to a dead one."""
-        await self._s.execute(update(InboundEventRow).where(InboundEventRow.claimed_by.is_not(None))
-                              .values(claimed_by=None, claimed_until=None))
+        await _give_back(self._s, InboundEventRow, None)
+
+
+async def _give_back(session: AsyncSession, model: type[InboundEventRow] | type[OutboxRow], owner: str | None) -> None:
+    """Claims of ``owner`` (of anyone, when None) end now."""
+    held = model.claimed_by == owner if owner is not None else model.claimed_by.is_not(None)
+    await session.execute(update(model).where(held).values(claimed_by=None, claimed_until=None))
 
 
 class _OutboxIds:
@@ -439,12 +443,10 @@ class SqlOutbox:
                                   .values(claimed_until=claim.until))
 
     async def release(self, owner: str) -> None:
-        await self._s.execute(update(OutboxRow).where(OutboxRow.claimed_by == owner)
-                              .values(claimed_by=None, claimed_until=None))
+        await _give_back(self._s, OutboxRow, owner)
 
     async def release_all(self) -> None:
-        await self._s.execute(update(OutboxRow).where(OutboxRow.claimed_by.is_not(None))
-                              .values(claimed_by=None, claimed_until=None))
+        await _give_back(self._s, OutboxRow, None)
 
     async def pending(self, channel: str, limit: int) -> list[PendingReplies]:
         return await self._read((OutboxRow.channel == channel) & (OutboxRow.status == "pending"), limit)
