@@ -37,7 +37,6 @@ from bot.reminders import PlatformSender, ReminderRunner  # noqa: E402
 from bot.serve import build_pipelines  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.telegram.channel import TelegramChannel  # noqa: E402
-from storage.reminder_store import due_residents  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 from tests.reminder_seed import seed  # noqa: E402
 
@@ -122,8 +121,8 @@ async def page_through(app) -> tuple[float, float, int, int]:  # type: ignore[no
     after, seen, pages = 0, 0, 0
     while True:
         async with app.uow_factory() as uow:
-            page = await due_residents(uow.session, "heat", Period(2026, 11), "closing", date(2026, 11, 27),
-                                       after, 1000, ["telegram", "viber"])
+            page = await uow.campaigns.due_residents("heat", Period(2026, 11), "closing", date(2026, 11, 27),
+                                                     after, 1000, ["telegram", "viber"])
         if not page:
             break
         if not pages:

@@ -14,12 +14,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from core.domain import SupplierSpec
 from core.events import ChatRef, Reply
 from core.ports import DueResident
-from core.reminders import Campaign, QuietHours, due_campaign
+from core.reminders import VERIFY_PERIOD, Campaign, QuietHours, due_campaign, verification_campaign
 from core.service import Outcome
 from bot.bootstrap import App
 from bot.delivery.pipeline import Pipeline
@@ -216,38 +216,31 @@ class ReminderRunner:
                 return due
             due += len(page)
             after = page[-1].resident_id
-            today = self._now().date()
+            await self._send_page(campaign, supplier, page, report)
 
-            def message(resident: DueResident, today: date = today) -> Reply:
-                accounts = [(a.account_id, a.number, [(m.service, m.zone, m.serial) for m in a.meters])
-                            for a in resident.accounts]
-                return reminder(campaign, supplier, accounts, today)
-
-            await self._send_all(page, message, campaign.supplier, str(campaign.period), kind, report)
-
-    async def _send_all(self, residents: list[DueResident], message: Callable[[DueResident], Reply], supplier: str,
-                        period: str, campaign: str, report: CampaignReport | None) -> int:
-        """Send to each resident (a few at once, each platform at its own pace); how many were sent."""
+    async def _send_page(self, campaign: Campaign, supplier: SupplierSpec, page: list[DueResident],
+                         report: CampaignReport) -> None:
+        """Remind each resident of the page (a few at once, each platform at its own pace)."""
         queue: asyncio.Queue[DueResident] = asyncio.Queue()
-        for resident in residents:
+        for resident in page:
             queue.put_nowait(resident)
-        sent = 0
+        today = self._now().date()
 
         async def worker() -> None:
-            nonlocal sent
             while not queue.empty() and not self._stopping and not self.quiet.contains(self._now()):
                 resident = queue.get_nowait()
-                state = await self._send_one(resident, message(resident), supplier, period, campaign)
+                accounts = [(a.account_id, a.number, [(m.service, m.zone, m.serial) for m in a.meters])
+                            for a in resident.accounts]
+                state = await self._send_one(resident, reminder(campaign, supplier, accounts, today),
+                                             campaign.supplier, str(campaign.period), campaign.kind.value)
                 if state is None:
                     continue
-                sent += state == "sent"
-                if report is not None and state != "retry":  # a retry is counted once it is settled
+                if state != "retry":  # a retry is counted once it is settled
                     setattr(report, state, getattr(report, state) + 1)
                 if self._metrics is not None:
                     self._metrics.reminders.labels(resident.chat.channel, state).inc()
 
-        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(residents)))))
-        return sent
+        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(page)))))
 
     async def _send_one(self, resident: DueResident, reply: Reply, supplier: str, period: str,
                         campaign: str) -> str | None:
@@ -267,6 +260,7 @@ class ReminderRunner:
                 async with self._app.uow_factory() as uow:
                     await uow.campaigns.mark(supplier, period, campaign, [resident.resident_id], state)
                     await uow.commit()
+
         except Exception as exc:  # the claim, the send or the mark failed: it shows as lost, never twice
             log.error("reminder to a %s resident failed (%s)", resident.chat.channel, exc.__class__.__name__)
             return None
@@ -287,7 +281,7 @@ class ReminderRunner:
             resident = DueResident(item.resident_id, item.chat, item.language)
             reply = verification_warning(self._app.suppliers[item.supplier], item.number, item.service, item.zone,
                                          item.serial, item.due)
-            state = await self._send_one(resident, reply, item.supplier, "verify",
-                                         f"verify-{item.meter_id}-{item.due.isoformat()}")
+            state = await self._send_one(resident, reply, item.supplier, VERIFY_PERIOD,
+                                         verification_campaign(item.meter_id, item.due))
             sent += state == "sent"
         return sent

@@ -12,7 +12,9 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from core.domain import SupplierSpec
+from core.events import ChatRef
 from core.periods import Period
+from core.ports import DueAccount, DueResident, MissingMeter
 from core.submission_window import current_window
 
 
@@ -72,3 +74,33 @@ class QuietHours:
         """When sending may resume, for a moment inside quiet hours."""
         candidate = moment.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
         return candidate if candidate > moment else candidate + timedelta(days=1)
+
+
+# A meter's verification warning is a delivery of its own "campaign", under this period.
+VERIFY_PERIOD = "verify"
+
+
+def verification_campaign(meter_id: int, due: date) -> str:
+    return f"verify-{meter_id}-{due.isoformat()}"
+
+
+DueRow = tuple[int, ChatRef, str, int, str, MissingMeter]  # resident, chat, language, account id, number, meter
+
+
+def due_page(rows: list[DueRow], limit: int) -> list[DueResident]:
+    """Residents due, from a page of at most ``limit`` rows in resident, account and meter order.
+
+    A full page that ends inside a resident's rows leaves that resident to the next page.
+    """
+    if len(rows) == limit and rows[0][0] != rows[-1][0]:
+        last = rows[-1][0]
+        rows = [r for r in rows if r[0] != last]
+    residents: list[DueResident] = []
+    for resident_id, chat, language, account_id, number, meter in rows:
+        if not residents or residents[-1].resident_id != resident_id:
+            residents.append(DueResident(resident_id, chat, language))
+        accounts = residents[-1].accounts
+        if not accounts or accounts[-1].account_id != account_id:
+            accounts.append(DueAccount(account_id, number))
+        accounts[-1].meters.append(meter)
+    return residents

@@ -10,9 +10,9 @@ from decimal import Decimal
 from core.domain import Account, Meter, Reading, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
+from core.reminders import VERIFY_PERIOD, due_page
 from core.ports import (
     Claim,
-    DueAccount,
     DueResident,
     FailedRow,
     KeptSubmission,
@@ -467,16 +467,9 @@ class _Campaigns:
     async def due_residents(self, supplier: str, period: Period, campaign: str, today: date, after: int, limit: int,
                             channels: list[str]) -> list[DueResident]:
         rows = [r for r in self._rows(supplier, period, campaign, today, channels) if r[0] > after][:limit]
-        if len(rows) == limit and rows[0][0] != rows[-1][0]:
-            rows = [r for r in rows if r[0] != rows[-1][0]]
-        found: list[DueResident] = []
-        for resident_id, chat, language, account, meter in rows:
-            if not found or found[-1].resident_id != resident_id:
-                found.append(DueResident(resident_id, chat, language))
-            if not found[-1].accounts or found[-1].accounts[-1].account_id != account.id:
-                found[-1].accounts.append(DueAccount(account.id, account.number))
-            found[-1].accounts[-1].meters.append(MissingMeter(meter.serial, meter.service, meter.zone))
-        return found
+        return due_page([(resident_id, chat, language, account.id, account.number,
+                          MissingMeter(meter.serial, meter.service, meter.zone))
+                         for resident_id, chat, language, account, meter in rows], limit)
 
     async def count_due(self, supplier: str, period: Period, campaign: str, today: date, channels: list[str]) -> int:
         return len({r[0] for r in self._rows(supplier, period, campaign, today, channels)})
@@ -501,7 +494,7 @@ class _Campaigns:
         return []  # the SQL store's tests cover warnings
 
     async def settle_warnings_in_flight(self) -> int:
-        lost = [k for k, state in self.s.deliveries.items() if k[2] == "verify" and state == "sending"]
+        lost = [k for k, state in self.s.deliveries.items() if k[2] == VERIFY_PERIOD and state == "sending"]
         for key in lost:
             self.s.deliveries[key] = "lost"
         return len(lost)

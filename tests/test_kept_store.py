@@ -15,7 +15,6 @@ from core.periods import Period
 from bot.dialogs.render import render
 from storage.models import ReadingRow
 from storage.register_store import accepted_readings
-from storage.reminder_store import count_due
 from tests.conftest import KYIV
 from tests.talk import Talk
 from tests.test_storage import load_demo
@@ -80,7 +79,7 @@ async def test_kept_readings_whose_window_closed_expire_and_the_resident_is_due_
     await load_demo(sql_app)
     talk, _ = await keep_gas(sql_app, "62")
     async with sql_app.uow_factory() as uow:  # kept readings count as handed in while they wait
-        assert await count_due(uow.session, "gas", NOVEMBER, "closing", GAS_OPEN.date(), ["console"]) == 0
+        assert await uow.campaigns.count_due("gas", NOVEMBER, "closing", GAS_OPEN.date(), ["console"]) == 0
     report = await settle(sql_app, GAS_CLOSED)
     assert (report.expired, report.readings_expired, report.handed_in) == (1, 1, 0)
     assert await statuses(sql_app) == ["expired"]
@@ -88,7 +87,7 @@ async def test_kept_readings_whose_window_closed_expire_and_the_resident_is_due_
     assert "Газ •••0001, період 11.2026" in notice and "закрився 05.12.2026" in notice
     async with sql_app.uow_factory() as uow:
         assert await accepted_readings(uow.session, "gas", NOVEMBER) == []
-        assert await count_due(uow.session, "gas", NOVEMBER, "closing", GAS_OPEN.date(), ["console"]) == 1
+        assert await uow.campaigns.count_due("gas", NOVEMBER, "closing", GAS_OPEN.date(), ["console"]) == 1
         meters = [m.id for m in (await uow.accounts.find("gas", GAS)).meters]
         assert await uow.readings.in_period(meters, NOVEMBER) == []
     assert (await settle(sql_app, GAS_CLOSED)).expired == 0
