@@ -6,6 +6,7 @@ import asyncio
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
 
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
@@ -317,14 +319,10 @@ class SqlInbox:
 
     async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[tuple[str, str]]:
         row = InboundEventRow
-        ids = list((await self._s.execute(select(row.id).where(
-            row.channel == channel, row.handled_at.is_(None), row.failed_at.is_(None),
-            or_(row.claimed_until.is_(None), row.claimed_until < now),
-        ).order_by(row.id).limit(limit).with_for_update(skip_locked=True))).scalars())
+        ids = await _take(self._s, row, claim, now, limit,
+                          row.channel == channel, row.handled_at.is_(None), row.failed_at.is_(None))
         if not ids:
             return []
-        await self._s.execute(update(row).where(row.id.in_(ids)).values(claimed_by=claim.owner,
-                                                                        claimed_until=claim.until))
         rows = (await self._s.execute(select(row.event_id, row.payload).where(row.id.in_(ids)).order_by(row.id))).all()
         return [(e, p or "") for e, p in rows]
 
@@ -341,10 +339,7 @@ class SqlInbox:
         return [FailedRow(e, c, r, f or r, a, err or "") for e, c, r, f, a, err in rows]
 
     async def renew(self, claim: Claim, event_ids: list[str]) -> None:
-        for start in range(0, len(event_ids), 500):
-            await self._s.execute(update(InboundEventRow).where(
-                InboundEventRow.claimed_by == claim.owner, InboundEventRow.event_id.in_(event_ids[start:start + 500])
-            ).values(claimed_until=claim.until))
+        await _renew(self._s, InboundEventRow, InboundEventRow.event_id, claim, event_ids)
 
     async def release(self, owner: str) -> None:
         await _give_back(self._s, InboundEventRow, owner)
@@ -354,7 +349,32 @@ class SqlInbox:
         await _give_back(self._s, InboundEventRow, None)
 
 
-async def _give_back(session: AsyncSession, model: type[InboundEventRow] | type[OutboxRow], owner: str | None) -> None:
+Queued = type[InboundEventRow] | type[OutboxRow]
+
+
+async def _take(session: AsyncSession, model: Queued, claim: Claim, now: datetime, limit: int,
+                *where: ColumnElement[bool]) -> list[int]:
+    """Rows nobody holds (or whose holder's claim lapsed), oldest first, now held by ``claim``; their ids.
+
+    ``SKIP LOCKED``: on PostgreSQL two processes claiming at once never take the same row.
+    """
+    ids = list((await session.execute(select(model.id).where(
+        *where, or_(model.claimed_until.is_(None), model.claimed_until < now),
+    ).order_by(model.id).limit(limit).with_for_update(skip_locked=True))).scalars())
+    if ids:
+        await session.execute(update(model).where(model.id.in_(ids)).values(claimed_by=claim.owner,
+                                                                            claimed_until=claim.until))
+    return ids
+
+
+async def _renew(session: AsyncSession, model: Queued, key: Any, claim: Claim, keys: Sequence[object]) -> None:
+    """Extend ``claim.owner``'s claims on these rows, a few hundred per statement."""
+    for start in range(0, len(keys), 500):
+        await session.execute(update(model).where(model.claimed_by == claim.owner, key.in_(keys[start:start + 500]))
+                              .values(claimed_until=claim.until))
+
+
+async def _give_back(session: AsyncSession, model: Queued, owner: str | None) -> None:
     """Claims of ``owner`` (of anyone, when None) end now."""
     held = model.claimed_by == owner if owner is not None else model.claimed_by.is_not(None)
     await session.execute(update(model).where(held).values(claimed_by=None, claimed_until=None))
@@ -396,15 +416,9 @@ class SqlOutbox:
         held_before = exists().where(older.channel == row.channel, older.chat_id == row.chat_id,
                                      older.status == "pending", older.id < row.id, older.claimed_until >= now,
                                      older.claimed_by != claim.owner)
-        ids = list((await self._s.execute(select(row.id).where(
-            row.channel == channel, row.status == "pending",
-            or_(row.claimed_until.is_(None), row.claimed_until < now), ~held_before,
-        ).order_by(row.id).limit(limit).with_for_update(skip_locked=True))).scalars())
-        if not ids:
-            return []
-        await self._s.execute(update(row).where(row.id.in_(ids)).values(claimed_by=claim.owner,
-                                                                        claimed_until=claim.until))
-        return await self._read(row.id.in_(ids))
+        ids = await _take(self._s, row, claim, now, limit, row.channel == channel, row.status == "pending",
+                          ~held_before)
+        return await self._read(row.id.in_(ids)) if ids else []
 
     async def _read(self, where: Any, limit: int | None = None) -> list[PendingReplies]:
         row = OutboxRow
@@ -437,10 +451,7 @@ class SqlOutbox:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def renew(self, claim: Claim, ids: list[int]) -> None:
-        for start in range(0, len(ids), 500):
-            await self._s.execute(update(OutboxRow).where(OutboxRow.claimed_by == claim.owner,
-                                                          OutboxRow.id.in_(ids[start:start + 500]))
-                                  .values(claimed_until=claim.until))
+        await _renew(self._s, OutboxRow, OutboxRow.id, claim, ids)
 
     async def release(self, owner: str) -> None:
         await _give_back(self._s, OutboxRow, owner)
