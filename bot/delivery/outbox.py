@@ -127,35 +127,34 @@ class OutboxSender:
             except TimeoutError:
                 pass
             self._wakeup.clear()
-            async with self._uow_factory() as uow:
-                rows = await uow.outbox.claim(self._channel, self._claim(), self._now(), self._batch)
-                await uow.commit()
-            self._on_progress()
-            for row in rows:
-                if row.id in self._in_hand:  # our own claim lapsed (renewal failed) while we still try it
-                    continue
-                self._in_hand.add(row.id)
-                self.chains.spawn(row.chat, partial(self._deliver, row, None))
-            if len(rows) == self._batch:
+            if await self._claim_and_send(once=False):
                 self._wakeup.set()
+            self._on_progress()
 
     async def drain_once(self) -> None:
         """Try everything claimable now once, and wait for it (one-shot commands: remind)."""
         while True:
-            async with self._uow_factory() as uow:
-                rows = await uow.outbox.claim(self._channel, self._claim(), self._now(), self._batch)
-                await uow.commit()
-            for row in rows:
-                self._in_hand.add(row.id)
-                self.chains.spawn(row.chat, partial(self._deliver, row, None, once=True))
+            more = await self._claim_and_send(once=True)
             await self.chains.wait()
             await self.flush()
-            if len(rows) < self._batch:
+            if not more:
                 break
         async with self._uow_factory() as uow:  # what could not be sent now waits for `run`, unclaimed
             await uow.outbox.release(self._claim().owner)
             await uow.commit()
         self._in_hand.clear()
+
+    async def _claim_and_send(self, once: bool) -> bool:
+        """Claim a batch nobody holds and hand it to the chats' chains; True when the batch was full."""
+        async with self._uow_factory() as uow:
+            rows = await uow.outbox.claim(self._channel, self._claim(), self._now(), self._batch)
+            await uow.commit()
+        for row in rows:
+            if row.id in self._in_hand:  # our own claim lapsed (renewal failed) while we still try it
+                continue
+            self._in_hand.add(row.id)
+            self.chains.spawn(row.chat, partial(self._deliver, row, None, once))
+        return len(rows) == self._batch
 
     async def flush(self) -> None:
         """Delete settled rows, many per statement; a crash before it sends them again (at least once)."""
@@ -225,9 +224,7 @@ class OutboxSender:
             await asyncio.sleep(0 if result.everyone else delay)
 
     async def send_one(self, message: object) -> SendResult:
-        loop = asyncio.get_running_loop()
-        while (wait := self._resume_at - loop.time()) > 0:
-            await asyncio.sleep(wait)
+        await self.wait_for_resume()
         try:
             result = await self._adapter.send(message)
             if isinstance(result, RetryLater) and result.everyone and result.delay:
@@ -254,8 +251,12 @@ class OutboxSender:
 
     async def mark_unreachable(self, chat: ChatRef) -> None:
         self._metrics.errors.labels(self._channel, "unreachable").inc()
+        await self.set_reachable(chat, False)
+
+    async def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
+        """Whether the resident can be sent to: blocked or unsubscribed, or back."""
         async with self._uow_factory() as uow:
-            await uow.residents.set_reachable(chat, False)
+            await uow.residents.set_reachable(chat, reachable)
             await uow.commit()
 
     async def _record_attempt(self, row_id: int, progress: int, error: str) -> None:

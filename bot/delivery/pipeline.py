@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from sqlalchemy import exc as sa_exc
 
@@ -246,10 +247,10 @@ class Pipeline:
             elif parsed.acknowledge is None:
                 self._metrics.updates.labels(self.channel, "ignored").inc()
             if parsed.acknowledge is not None:
-                self.outbox.chains.spawn(("ack", parsed.acknowledge), self._acknowledger(parsed))  # type: ignore[arg-type]
+                self.outbox.chains.spawn(("ack", parsed.acknowledge), partial(self.adapter.acknowledge,
+                                                                              parsed.acknowledge))
 
-    def _acknowledger(self, parsed: Parsed | None):  # type: ignore[no-untyped-def]
+    def _acknowledger(self, parsed: Parsed | None) -> Callable[[], Awaitable[None]] | None:
         if parsed is None or parsed.acknowledge is None:
             return None
-        token = parsed.acknowledge
-        return lambda: self.adapter.acknowledge(token)
+        return partial(self.adapter.acknowledge, parsed.acknowledge)

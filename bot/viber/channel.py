@@ -130,10 +130,9 @@ class ViberChannel:
             user = data.get("user") if event == "subscribed" else {"id": data.get("user_id")}
             if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not user["id"]:
                 return self._malformed()
+            assert self._pipeline is not None
             try:
-                async with self._app.uow_factory() as uow:
-                    await uow.residents.set_reachable(chat_of(user["id"]), event == "subscribed")
-                    await uow.commit()
+                await self._pipeline.outbox.set_reachable(chat_of(user["id"]), event == "subscribed")
             except Exception as exc:  # Viber sends it again
                 log.error("viber: recording %s failed (%s)", event, exc.__class__.__name__)
                 return web.Response(status=503)
