@@ -15,7 +15,8 @@ from bot.bootstrap import build_app
 from storage.uow import SqlUnitOfWork
 from tests.fake_telegram import callback_update, message_update
 from tests.fake_viber import message_callback
-from tests.test_telegram import OLENA, link_heat, settings_for, start_bot, stop_bot, wait_until
+from tests.test_telegram import OLENA, link_heat, settings_for, start_bot, stop_bot
+from tests.test_telegram_process import wait_for
 from tests.test_viber import start_bot as start_viber_bot
 
 RECEIPT = "Номер квитанції: KM-2611-"
@@ -75,7 +76,7 @@ async def test_a_reply_the_platform_refuses_is_set_aside_listed_and_sent_again_o
     async with bot.server.app.uow_factory() as uow:  # what `run_bot.py outbox retry` does
         assert await uow.outbox.retry([int(row.id)], bot.server.app.clock()) == 1
         await uow.commit()
-    await wait_until(lambda: api.texts(OLENA))
+    await wait_for(lambda: api.texts(OLENA), seconds=5)
     assert api.texts(OLENA)[0].startswith("Вітаю!") and await failed_replies(bot) == []
 
 
@@ -148,19 +149,19 @@ async def test_polling_goes_on_after_an_unparseable_update_a_press_aiogram_refus
     bot = await start_bot(settings, api)
     flaky(bot.server.app, state)
     try:
-        await wait_until(lambda: api.method_calls("getUpdates"))
+        await wait_for(lambda: api.method_calls("getUpdates"), seconds=5)
         api.push_update({"update_id": 900, "message": {"chat": "not a chat"}})
         api.push_update(message_update(OLENA, "/start", update_id=901))
-        await wait_until(lambda: api.texts(OLENA))
+        await wait_for(lambda: api.texts(OLENA), seconds=5)
         press = callback_update(OLENA, api.button(OLENA, "❓ Довідка"), update_id=902)
         del press["callback_query"]["chat_instance"]  # real Telegram sends these; aiogram's model refuses them
         api.push_update(press)
-        await wait_until(lambda: len(api.texts(OLENA)) == 2)
+        await wait_for(lambda: len(api.texts(OLENA)) == 2, seconds=5)
         assert api.texts(OLENA)[1].startswith("Правила передачі показників")
         assert api.method_calls("answerCallbackQuery")
         state["failures"] = 2  # the next two recordings fail: polling backs off and fetches the update again
         api.push_update(message_update(OLENA, "/menu", update_id=903))
-        await wait_until(lambda: len(api.texts(OLENA)) == 3, seconds=10)
+        await wait_for(lambda: len(api.texts(OLENA)) == 3, seconds=10)
         assert api.texts(OLENA)[2] == "Головне меню. Що робимо?"
         assert [e.id for e in await failed_events(bot.server.app)] == ["900"]
         assert (await healthz(bot.server.http.port))[0] == 200
@@ -174,8 +175,8 @@ async def test_run_goes_on_when_setting_the_menu_and_the_webhook_fails_at_first(
     bot = await start_bot(settings_for(tmp_path, api), api)
     try:
         assert (await bot.say(OLENA, "/start"))[0].startswith("Вітаю!")
-        await wait_until(lambda: [c for c in api.method_calls("setWebhook") if c.status == 200], seconds=10)
-        await wait_until(lambda: len([c for c in api.method_calls("setMyCommands") if c.status == 200]) == 2)
+        await wait_for(lambda: [c for c in api.method_calls("setWebhook") if c.status == 200], seconds=10)
+        await wait_for(lambda: len([c for c in api.method_calls("setMyCommands") if c.status == 200]) == 2, seconds=5)
         assert (await healthz(bot.server.http.port))[0] == 200
     finally:
         await stop_bot(bot)
@@ -258,7 +259,7 @@ async def test_a_step_committed_but_not_sent_by_a_process_that_died_is_sent_by_a
     await app.close()
     bot = await start_bot(settings, api)  # SQLite: one process, so claims found at start are a dead one's
     try:
-        await wait_until(lambda: api.texts(OLENA))
+        await wait_for(lambda: api.texts(OLENA), seconds=5)
         assert len(api.texts(OLENA)) == 1
     finally:
         await stop_bot(bot)

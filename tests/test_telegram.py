@@ -20,6 +20,7 @@ from storage.models import ResidentRow
 from storage.register_store import accepted_readings, import_register
 from tests.conftest import KYIV
 from tests.fake_telegram import FakeTelegram, callback_update, member_update, message_update
+from tests.test_telegram_process import wait_for
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
 SECRET = "webhook-secret_1"
@@ -285,14 +286,6 @@ async def test_polling_mode_records_then_handles(tmp_path, api):
         await stop_bot(bot)
 
 
-async def wait_until(condition, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not within the time")
-
-
 async def test_a_reply_stored_but_not_sent_before_a_crash_is_sent_at_the_next_start(tmp_path, api):
     settings = settings_for(tmp_path, api)
     await stop_bot(await start_bot(settings, api))
@@ -304,7 +297,7 @@ async def test_a_reply_stored_but_not_sent_before_a_crash_is_sent_at_the_next_st
     assert api.sent(OLENA) == []
     again = await start_bot(settings, api)
     try:
-        await wait_until(lambda: api.texts(OLENA))
+        await wait_for(lambda: api.texts(OLENA), seconds=5)
         await again.pipeline.settle()
         assert api.texts(OLENA)[0].startswith("Вітаю!")
         assert len(api.texts(OLENA)) == 1
