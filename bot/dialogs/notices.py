@@ -1,4 +1,4 @@
-"""Messages the bot sends on its own: reminders, receipts for kept readings, verification warnings."""
+"""Messages the bot sends on its own: reminders and verification warnings (receipts of kept readings: core)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from datetime import date
 from core.conversation import global_button
 from core.domain import SupplierSpec, mask_account
 from core.events import Reply, Text, t
-from core.kept_readings import handover_receipt
-from core.periods import Period
 from core.reminders import Campaign
 
 
@@ -34,10 +32,6 @@ def reminder(campaign: Campaign, supplier: SupplierSpec, accounts: list[tuple[in
           days=(campaign.deadline - today).days, period=campaign.period, accounts=lines),
         buttons,
     )
-
-
-def handed_in(supplier: SupplierSpec, number: str, period: Period, reference: str) -> Reply:
-    return handover_receipt(supplier, number, period, reference)  # one receipt, whoever hands them in
 
 
 def verification_warning(supplier: SupplierSpec, number: str, service: str, zone: str, serial: str,
