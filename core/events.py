@@ -105,7 +105,7 @@ class Chart:
     title: Text
     periods: tuple[str, ...]
     series: tuple[tuple[str, tuple[float | None, ...]], ...]
-    unit: str
+    unit: Text | str
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def _encode(value: Any) -> Any:
         return {"$button": _encode(value.label), "d": value.payload}
     if isinstance(value, Chart):
         return {"$chart": _encode(value.title), "periods": list(value.periods),
-                "series": [[name, list(points)] for name, points in value.series], "unit": value.unit}
+                "series": [[name, list(points)] for name, points in value.series], "unit": _encode(value.unit)}
     if isinstance(value, Decimal):
         return {"$decimal": str(value)}
     if isinstance(value, datetime):
@@ -165,7 +165,7 @@ def _decode(value: Any) -> Any:
         return Button(_decode(value["$button"]), value["d"])
     if "$chart" in value:
         return Chart(_decode(value["$chart"]), tuple(value["periods"]),
-                     tuple((name, tuple(points)) for name, points in value["series"]), value["unit"])
+                     tuple((name, tuple(points)) for name, points in value["series"]), _decode(value["unit"]))
     if "$decimal" in value:
         return Decimal(value["$decimal"])
     if "$datetime" in value:

@@ -23,9 +23,19 @@ def meter_label(meter: Meter) -> Text:
     return t("meter_label", service=t(f"service_{meter.service}"), zone_part=zone_part, serial=meter.serial)
 
 
-def unit_of(turn: Turn, account: Account, meter: Meter) -> str:
+# units as the supplier file spells them -> text keys, so each language shows its own spelling
+UNIT_KEYS = {"Гкал": "unit_gcal", "м³": "unit_m3", "м3": "unit_m3", "кВт·год": "unit_kwh", "кВт*год": "unit_kwh"}
+
+
+def unit_text(unit: str) -> Text:
+    """A unit in the resident's language; a unit the texts do not know is shown as the file spells it."""
+    key = UNIT_KEYS.get(unit)
+    return t(key) if key else t("unit_raw", unit=unit)
+
+
+def unit_of(turn: Turn, account: Account, meter: Meter) -> Text:
     service = turn.suppliers[account.supplier].service(meter.service)
-    return service.unit if service else ""
+    return unit_text(service.unit if service else "")
 
 
 def menu_row() -> tuple[Button, ...]:

@@ -48,7 +48,8 @@ def render(reply: Reply, language: str) -> Rendered:
 
 
 def _chart(chart: Chart, language: str) -> RenderedChart:
-    return RenderedChart(render_text(chart.title, language), chart.periods, chart.series, chart.unit)
+    return RenderedChart(render_text(chart.title, language), chart.periods, chart.series,
+                         format_value(chart.unit, language))
 
 
 def render_text(text: Text, language: str) -> str:

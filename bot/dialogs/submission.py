@@ -28,6 +28,7 @@ from bot.dialogs.common import (
     on_own_account,
     own_account,
     show_account_choice,
+    unit_text,
 )
 
 RECENT_PERIODS = 6
@@ -170,7 +171,7 @@ async def enter_meter(turn: Turn) -> None:
         "meter_prompt" if previous else "meter_prompt_first",
         step=draft["index"] + 1, total=len(draft["meters"]), meter=meter_label(meter),
         previous=previous.value if previous else None, on=previous.on if previous else None,
-        unit=service.unit, example=_example(service),
+        unit=unit_text(service.unit), example=_example(service),
         buttons=_meter_buttons(turn, previous is not None),
     )
 
@@ -258,7 +259,7 @@ async def enter_lower(turn: Turn) -> None:
         row.append(turn.button("btn_meter_rolled_over", "rollover"))
     turn.say(
         "lower_than_previous", value=Decimal(candidate["value"]), previous=previous.value if previous else None,
-        unit=current.service.unit, rollover=candidate["rollover"],
+        unit=unit_text(current.service.unit), rollover=candidate["rollover"],
         buttons=(tuple(row), (turn.button("btn_type_again", "again"),)),
     )
 
@@ -296,7 +297,7 @@ async def enter_unusual(turn: Turn) -> None:
     turn.say(
         "unusual_consumption" if candidate.get("usual") else "impossible_consumption",
         value=Decimal(candidate["value"]), consumption=Decimal(candidate["consumption"]),
-        usual=Decimal(candidate["usual"]) if candidate.get("usual") else None, unit=current.service.unit,
+        usual=Decimal(candidate["usual"]) if candidate.get("usual") else None, unit=unit_text(current.service.unit),
         buttons=((turn.button("btn_value_correct", "yes"),), (turn.button("btn_type_again", "again"),)),
     )
 
@@ -343,7 +344,7 @@ def _summary_line(turn: Turn, account: Account, meter_id: int, draft: dict[str, 
     entry = draft["values"][str(meter_id)]
     spec = turn.suppliers[account.supplier].service(meter.service)
     return t(
-        f"summary_line_{entry['kind']}", meter=meter_label(meter), unit=spec.unit if spec else "",
+        f"summary_line_{entry['kind']}", meter=meter_label(meter), unit=unit_text(spec.unit if spec else ""),
         value=Decimal(entry["value"]),
         previous=Decimal(entry["previous"]) if entry["previous"] is not None else None,
         consumption=Decimal(entry["consumption"]) if entry["consumption"] is not None else None,

@@ -100,6 +100,10 @@ TEXTS: dict[str, Template] = {
     "service_cold_water": "Cold water",
     "service_gas": "Gas",
     "service_electricity": "Electricity",
+    "unit_gcal": "Gcal",
+    "unit_m3": "m³",
+    "unit_kwh": "kWh",
+    "unit_raw": "{unit}",
     "meter_prompt": "Meter {step} of {total}: {meter}\nPrevious reading: {previous} {unit} ({on}).\n"
                     "Type the current reading, for example: {example}",
     "meter_prompt_first": "Meter {step} of {total}: {meter}\nNo previous readings.\n"

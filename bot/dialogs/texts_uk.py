@@ -111,6 +111,10 @@ TEXTS: dict[str, Template] = {
     "service_cold_water": "Холодна вода",
     "service_gas": "Газ",
     "service_electricity": "Електроенергія",
+    "unit_gcal": "Гкал",
+    "unit_m3": "м³",
+    "unit_kwh": "кВт·год",
+    "unit_raw": "{unit}",
     "meter_prompt": "Лічильник {step} з {total}: {meter}\nПопередній показник: {previous} {unit} ({on}).\n"
                     "Введіть поточний показник, наприклад: {example}",
     "meter_prompt_first": "Лічильник {step} з {total}: {meter}\nПопередніх показників немає.\n"
