@@ -58,9 +58,23 @@ class Turn:
     def data(self) -> dict[str, Any]:
         return self.session.setdefault("data", {})
 
+    def local(self, moment: datetime) -> datetime:
+        """A stored moment (UTC) in the city's time zone, as residents read clocks."""
+        return moment.astimezone(self.now.tzinfo)
+
     def say(self, key: str, *, buttons: tuple[tuple[Button, ...], ...] = (), chart: Chart | None = None,
             **params: Any) -> None:
-        self.replies.append(Reply(Text(key, params), buttons, chart))
+        """Add a reply; every moment in it is shown in the city's time zone, whatever zone storage gave."""
+        self.replies.append(Reply(Text(key, {k: self._shown(v) for k, v in params.items()}), buttons, chart))
+
+    def _shown(self, value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return self.local(value)
+        if isinstance(value, Text):
+            return Text(value.key, {k: self._shown(v) for k, v in value.params.items()})
+        if isinstance(value, list):
+            return [self._shown(v) for v in value]
+        return value
 
     def button(self, label: str, action: str, arg: str | int | None = None, **params: Any) -> Button:
         """A button valid only on the current screen: its payload carries the screen's number."""

@@ -90,7 +90,7 @@ class LinkAttempts(Protocol):
 
 
 class Readings(Protocol):
-    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+    async def previous(self, meter_id: int, before: Period) -> Reading | None:
         """The last accepted reading of a period before ``before``."""
 
     async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:

@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import Claim, FailedRow, PendingReplies, PreviousReading, Resident, Submission
+from core.ports import Claim, FailedRow, PendingReplies, Resident, Submission
 from storage.kept_store import SqlKeptReadings
 from storage.reminder_store import SqlReminderCampaigns
 from storage.upsert import insert_ignoring_conflict
@@ -199,11 +199,11 @@ class SqlReadings:
         return select(ReadingRow, SubmissionRow).join(SubmissionRow).where(
             ReadingRow.meter_id == meter_id, ReadingRow.status == ReadingStatus.ACCEPTED.value)
 
-    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+    async def previous(self, meter_id: int, before: Period) -> Reading | None:
         row = (await self._s.execute(
             self._accepted(meter_id).where(ReadingRow.period < str(before)).order_by(ReadingRow.period.desc()).limit(1)
         )).first()
-        return PreviousReading(row[0].value, row[0].submitted_at.date()) if row else None
+        return to_reading(row[0], row[1]) if row else None
 
     async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
         rows = (await self._s.execute(

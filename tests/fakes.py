@@ -18,7 +18,6 @@ from core.ports import (
     KeptSubmission,
     MissingMeter,
     PendingReplies,
-    PreviousReading,
     Resident,
     RunState,
     Submission,
@@ -164,13 +163,13 @@ class _LinkAttempts:
         return sum(1 for f in self.s.failures if f[:2] == (supplier, number) and f[2] > since)
 
     async def record_failure(self, supplier: str, number: str, at: datetime) -> None:
-        self.s.failures.append((supplier, number, at))
+        self.s.failures.append((supplier, number, _utc(at)))
 
     async def locked_until(self, supplier: str, number: str) -> datetime | None:
         return self.s.locks.get((supplier, number))
 
     async def lock(self, supplier: str, number: str, until: datetime) -> None:
-        self.s.locks[(supplier, number)] = until
+        self.s.locks[(supplier, number)] = _utc(until)
 
 
 class _Readings:
@@ -181,9 +180,9 @@ class _Readings:
         return sorted((r for r in self.s.readings if r.meter_id == meter_id and r.status is ReadingStatus.ACCEPTED),
                       key=lambda r: r.period, reverse=True)
 
-    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+    async def previous(self, meter_id: int, before: Period) -> Reading | None:
         earlier = [r for r in self._accepted(meter_id) if r.period < before]
-        return PreviousReading(earlier[0].value, earlier[0].submitted_at.date()) if earlier else None
+        return earlier[0] if earlier else None
 
     async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
         return [r.consumption for r in self._accepted(meter_id)

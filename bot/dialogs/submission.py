@@ -148,7 +148,9 @@ async def _current(turn: Turn) -> Current | None:
 
 async def previous_of(turn: Turn, meter: Meter, period: Period) -> PreviousReading | None:
     """The value to count from: the last accepted reading of an earlier period, or the register's."""
-    stored = await turn.uow.readings.previous(meter.id, period)
+    last = await turn.uow.readings.previous(meter.id, period)
+    # the day the resident read the meter, in the city: storage gives the moment in UTC
+    stored = PreviousReading(last.value, turn.local(last.submitted_at).date()) if last else None
     register = (
         PreviousReading(meter.last_reading, meter.last_reading_date)
         if meter.last_reading is not None and meter.last_reading_date is not None

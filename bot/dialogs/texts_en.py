@@ -68,7 +68,12 @@ TEXTS: dict[str, Template] = {
     "link_failed": "Could not confirm: the account number or the confirmation does not match the supplier's "
                    "records. Check them and try again. If you have paid at least once, confirm with the amount "
                    "of the last payment.",
-    "link_locked": "Too many failed attempts for this account. You can add it again after {until}.",
+    "link_locked": "Too many failed attempts for this account. You can add it again after {until}. "
+                   "If the account is yours and you need it sooner, contact \"{supplier}\": {contacts}",
+    "link_tries_left": lambda p: (
+        f"{p['left']} {'try' if p['left'] == '1' else 'tries'} left. After that, the account can only be added "
+        "again in 24 hours."),
+    "contacts_unknown": "the contacts are on the supplier's website",
     "link_done": "✅ Account {account} added.",
     "link_already": "Account {account} is already added.",
     "accounts_list": "Your accounts:\n{accounts}",
