@@ -193,11 +193,17 @@ async def value_typed(turn: Turn, text: str) -> None:
         return
     service = current.service
     parsed = parse_reading(text, digits=service.digits, decimals=service.decimals)
-    if isinstance(parsed, ParseError):
-        turn.say(f"parse_{parsed.problem.value}", digits=service.digits, decimals=service.decimals,
-                 example=_example(service), buttons=_meter_buttons(turn, True))
-        return
     previous = await previous_of(turn, current.meter, current.period)
+    if isinstance(parsed, ParseError):
+        key = f"parse_{parsed.problem.value}"
+        if turn.step == "meter_value":
+            turn.say(key, digits=service.digits, decimals=service.decimals, example=_example(service),
+                     buttons=_meter_buttons(turn, previous is not None))
+        else:  # typed at "lower?" or "sure?": that question is void now, back to the meter's own screen
+            turn.say(key, digits=service.digits, decimals=service.decimals, example=_example(service))
+            current.draft.pop("candidate", None)
+            await turn.goto("meter_value")
+        return
     recent = await turn.uow.readings.recent_consumption(current.meter.id, current.period, RECENT_PERIODS)
     result = check_reading(parsed, previous.value if previous else None, service, recent)
     if result.verdict is Verdict.LOWER:
