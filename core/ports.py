@@ -253,6 +253,8 @@ class MissingMeter:
 class DueAccount:
     account_id: int
     number: str
+    address: str = ""
+    apartment: str = ""
     meters: list[MissingMeter] = field(default_factory=list)
 
 

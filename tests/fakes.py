@@ -466,7 +466,7 @@ class _Campaigns:
     async def due_residents(self, supplier: str, period: Period, campaign: str, today: date, after: int, limit: int,
                             channels: list[str]) -> list[DueResident]:
         rows = [r for r in self._rows(supplier, period, campaign, today, channels) if r[0] > after][:limit]
-        return due_page([(resident_id, chat, language, account.id, account.number,
+        return due_page([(resident_id, chat, language, account.id, account.number, account.address, account.apartment,
                           MissingMeter(meter.serial, meter.service, meter.zone))
                          for resident_id, chat, language, account, meter in rows], limit)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -9,6 +10,11 @@ import pytest
 
 from core.domain import Reading, ReadingKind, ReadingStatus
 from core.periods import Period
+from core.ports import DueAccount, MissingMeter
+from core.reminders import Campaign, CampaignKind
+from bot.dialogs.common import place_of
+from bot.dialogs.notices import reminder
+from bot.dialogs.render import render, render_text
 from tests.talk import Talk
 from tests.test_conversation import HEAT, link, submit_start
 
@@ -60,3 +66,41 @@ async def test_tries_left_are_said_from_the_second_wrong_proof_and_the_lock_give
     await talk.say("5.00")
     assert talk.keys == ["link_locked", "menu"]
     assert "1557" in talk.text() and "1557" in talk.text("en")  # the heat company's call centre
+
+
+# 3. accounts that look alike
+
+async def test_two_accounts_ending_alike_are_told_apart_wherever_the_resident_chooses(talk, store, heat_account):
+    twin = store.add_account("heat", "200000000000001", payment="99.00", apartment="7", meters=[
+        {"serial": "HT-2", "service": "heating", "last": "10", "on": date(2026, 10, 20)}])
+    store.accounts[twin.id] = twin = replace(twin, address="Kyiv, 3 Lesi Ukrainky Blvd")
+    await link(talk)
+    await link(talk, number=twin.number, proof="99.00")
+    await talk.start()
+    for screen in ("btn_submit", "btn_history", "btn_accounts"):
+        await talk.start()
+        await talk.press(screen)
+        labels = [b.label for r in talk.last for row in r.buttons for b in row
+                  if b.label.key in ("account_button", "btn_unlink")]
+        shown = [render_text(label, "uk") for label in labels]
+        assert len(shown) == 2 and len(set(shown)) == 2, shown
+        assert any("кв. 7" in s for s in shown) and any("кв. 5" in s for s in shown)
+    english = [render_text(b.label, "en") for r in talk.last for row in r.buttons for b in row]
+    assert any("3 Lesi Ukrainky Blvd, apt 7" in s for s in english)
+
+
+def test_a_reminder_tells_apart_accounts_ending_alike(suppliers):
+    campaign = Campaign("heat", Period(2026, 11), CampaignKind.CLOSING, date(2026, 11, 20), date(2026, 11, 25))
+    accounts = [DueAccount(1, "100000000000001", "Kyiv, 12 Khreshchatyk St", "15",
+                           [MissingMeter("HT-1", "heating", "")]),
+                DueAccount(2, "200000000000001", "Kyiv, 3 Lesi Ukrainky Blvd", "7",
+                           [MissingMeter("HT-2", "heating", "")])]
+    rendered = render(reminder(campaign, suppliers["heat"], accounts, date(2026, 11, 20)), "uk")
+    assert "12 Khreshchatyk St, кв. 15" in rendered.text and "3 Lesi Ukrainky Blvd, кв. 7" in rendered.text
+    labels = [b.label for row in rendered.buttons for b in row]
+    assert len(set(labels)) == 2 and all("кв." in label for label in labels)
+
+
+def test_a_long_street_is_shortened_and_the_city_left_out():
+    shown = render_text(place_of("Kyiv, 145 Prospekt Akademika Hlushkova, bldg 2", "301"), "en")
+    assert shown.startswith("145 Prospekt") and shown.endswith("…, apt 301") and "Kyiv" not in shown

@@ -13,7 +13,7 @@ from core.conversation import Step, Turn
 from core.domain import Account, normalize_account_number
 from core.events import Button, Text, t
 from core.reading_parser import parse_amount
-from bot.dialogs.common import account_label, go_menu, menu_row, own_account
+from bot.dialogs.common import account_choice, account_label, go_menu, menu_row, own_account
 
 MAX_FAILURES = 5
 WARN_AFTER = 2  # from the second wrong proof on, say how many tries are left
@@ -152,7 +152,7 @@ async def open_accounts(turn: Turn, _: str = "") -> None:
 async def enter_accounts(turn: Turn) -> None:
     accounts = await turn.uow.accounts.linked(turn.resident.id)
     rows = tuple(
-        (turn.button("btn_unlink", "unlink", a.id, account=account_label(turn, a)),) for a in accounts
+        (turn.button("btn_unlink", "unlink", a.id, account=account_choice(turn, a)),) for a in accounts
     )
     lines = [_with_address(turn, a) if a.address else account_label(turn, a) for a in accounts]
     turn.say(
@@ -181,7 +181,7 @@ async def enter_unlink(turn: Turn) -> None:
     if account is None:
         await go_menu(turn)
         return
-    turn.say("unlink_confirm", account=account_label(turn, account),
+    turn.say("unlink_confirm", account=account_choice(turn, account),
              buttons=((turn.button("btn_unlink_yes", "yes"), turn.button("btn_no", "no")),))
 
 

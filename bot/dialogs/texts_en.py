@@ -53,6 +53,10 @@ TEXTS: dict[str, Template] = {
     "forget_kept": "All right, nothing deleted.",
     "account_label": "{supplier} {number}",
     "account_with_address": "{account}, {address}",
+    "account_choice": "{account} · {place}",
+    "place_street_apartment": "{street}, apt {apartment}",
+    "place_apartment": "apt {apartment}",
+    "place_street": "{street}",
     "supplier_button": "{name}",
     "account_button": "{account}",
     "link_choose_supplier": "Choose the supplier of the account you want to add:",
@@ -178,8 +182,9 @@ TEXTS: dict[str, Template] = {
                         "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
     "reminder_last_day": "⏰ {supplier}: today, {deadline}, is the last day to hand in readings for {period}. "
                          "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
-    "reminder_account": "{account}:\n{meters}",
-    "btn_submit_account": "📝 Submit readings {number}",
+    "reminder_account": "{account} ({place}):\n{meters}",
+    "btn_submit_account": "📝 Submit readings {number} · {place}",
+    "btn_submit_kept": "📝 Submit readings {number}",
     "handover_receipt": "✅ Your kept readings were handed in to the supplier ({account}, period {period}). "
                         "Receipt number: {reference}.",
     "kept_expired": "⌛ Your kept readings were not handed in ({account}, period {period}): intake closed on {closes} "

@@ -62,6 +62,10 @@ TEXTS: dict[str, Template] = {
     # accounts and linking
     "account_label": "{supplier} {number}",
     "account_with_address": "{account}, {address}",
+    "account_choice": "{account} · {place}",
+    "place_street_apartment": "{street}, кв. {apartment}",
+    "place_apartment": "кв. {apartment}",
+    "place_street": "{street}",
     "supplier_button": "{name}",
     "account_button": "{account}",
     "link_choose_supplier": "Оберіть постачальника, чий рахунок хочете додати:",
@@ -192,8 +196,9 @@ TEXTS: dict[str, Template] = {
                         "Без показників постачальник нарахує за середнім або за нормою.",
     "reminder_last_day": "⏰ {supplier}: сьогодні, {deadline}, останній день прийому показників за {period}. "
                          "Ще не передано:\n{accounts}\nБез показників постачальник нарахує за середнім або за нормою.",
-    "reminder_account": "{account}:\n{meters}",
-    "btn_submit_account": "📝 Передати показники {number}",
+    "reminder_account": "{account} ({place}):\n{meters}",
+    "btn_submit_account": "📝 Передати показники {number} · {place}",
+    "btn_submit_kept": "📝 Передати показники {number}",
     "handover_receipt": "✅ Збережені показники передано постачальнику ({account}, період {period}). "
                         "Номер квитанції: {reference}.",
     "kept_expired": "⌛ Збережені показники не передано ({account}, період {period}): прийом закрився {closes} "
