@@ -45,6 +45,7 @@ class Turn:
     channel: str
     replies: list[Reply] = field(default_factory=list)
     table: Mapping[str, Step] = field(default_factory=dict)
+    told: list[tuple[int, Reply]] = field(default_factory=list)  # messages for other residents, by id
 
     @property
     def session(self) -> dict[str, Any]:
@@ -66,6 +67,10 @@ class Turn:
             **params: Any) -> None:
         """Add a reply; every moment in it is shown in the city's time zone, whatever zone storage gave."""
         self.replies.append(Reply(Text(key, {k: self._shown(v) for k, v in params.items()}), buttons, chart))
+
+    def tell(self, resident_id: int, key: str, **params: Any) -> None:
+        """A message for another resident (a household member), sent through the outbox with this step."""
+        self.told.append((resident_id, Reply(Text(key, {k: self._shown(v) for k, v in params.items()}))))
 
     def _shown(self, value: Any) -> Any:
         if isinstance(value, datetime) and value.tzinfo is not None:

@@ -66,6 +66,9 @@ class Residents(Protocol):
 
     async def set_reachable(self, chat: ChatRef, reachable: bool) -> None: ...
 
+    async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:
+        """Where and in which language to tell another resident something (None: forgotten)."""
+
 
 class Accounts(Protocol):
     async def find(self, supplier: str, number: str) -> Account | None: ...

@@ -58,7 +58,7 @@ def to_account(row: AccountRow, meters: list[MeterRow]) -> Account:
 def to_reading(row: ReadingRow, submission: SubmissionRow) -> Reading:
     return Reading(row.meter_id, Period.parse(row.period), row.value, row.previous_value, row.consumption,
                    ReadingKind(row.kind), ReadingStatus(row.status), row.submitted_at, submission.channel,
-                   submission.reference, row.accepted_at)
+                   submission.reference, row.accepted_at, submission.resident_id)
 
 
 class SqlResidents:
@@ -127,6 +127,11 @@ class SqlResidents:
         await self._s.execute(delete(LinkRow).where(LinkRow.resident_id == resident_id))
         await self._s.execute(delete(ReminderPreferenceRow).where(ReminderPreferenceRow.resident_id == resident_id))
         await self._s.execute(delete(ResidentRow).where(ResidentRow.id == resident_id))
+
+    async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:
+        row = (await self._s.execute(select(ResidentRow.channel, ResidentRow.external_id, ResidentRow.language)
+                                     .where(ResidentRow.id == resident_id))).first()
+        return (ChatRef(row[0], row[1]), row[2]) if row else None
 
     async def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
         if chat in self._rows:

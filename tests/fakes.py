@@ -129,6 +129,12 @@ class _Residents:
         self.s.links = [link for link in self.s.links if link[0] != resident_id]
         self.s.submissions = [replace(x, resident_id=None) if x.resident_id == resident_id else x
                               for x in self.s.submissions]
+        self.s.readings = [replace(r, submitted_by=None) if r.submitted_by == resident_id else r
+                           for r in self.s.readings]
+
+    async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:
+        return next(((chat, row["language"]) for chat, row in self.s.residents.items() if row["id"] == resident_id),
+                    None)
 
     async def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
         if chat in self.s.residents:
@@ -205,7 +211,7 @@ class _Readings:
         at = submission.submitted_at.astimezone(timezone.utc)  # as the database gives it back
         kept += [Reading(n.meter_id, submission.period, n.value, n.previous_value, n.consumption, n.kind,
                          submission.status, at, submission.channel, submission.reference,
-                         at if submission.status is ReadingStatus.ACCEPTED else None)
+                         at if submission.status is ReadingStatus.ACCEPTED else None, submission.resident_id)
                  for n in submission.readings]
         self.s.readings = kept
         self.s.submissions.append(submission)

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from core.domain import Reading, ReadingKind, ReadingStatus
+from core.events import decode_replies
 from core.periods import Period
 from core.ports import DueAccount, MissingMeter
 from core.reminders import Campaign, CampaignKind
@@ -104,3 +105,65 @@ def test_a_reminder_tells_apart_accounts_ending_alike(suppliers):
 def test_a_long_street_is_shortened_and_the_city_left_out():
     shown = render_text(place_of("Kyiv, 145 Prospekt Akademika Hlushkova, bldg 2", "301"), "en")
     assert shown.startswith("145 Prospekt") and shown.endswith("…, apt 301") and "Kyiv" not in shown
+
+
+# 4. units checked
+
+async def test_a_unit_that_is_not_the_meters_is_refused_saying_which_unit_it_counts_in(talk, heat_account, store):
+    await link(talk)
+    await submit_start(talk)
+    await talk.say("1525 кВт")
+    assert talk.keys == ["parse_wrong_unit"]
+    assert "Гкал" in talk.text() and "Gcal" in talk.text("en")
+    assert talk.button_keys == ["btn_unchanged", "btn_cancel"]
+    await talk.say("1525 Гкал")
+    assert "312,4" in talk.text()  # on to the hot water meter
+
+
+# 5. "unchanged" while replacing this period's reading
+
+async def test_unchanged_while_replacing_keeps_the_value_just_handed_in(talk, heat_account, store):
+    await link(talk)
+    await submit_start(talk)
+    await talk.say("1525")
+    await talk.press("btn_unchanged")
+    await talk.press("btn_confirm")
+    await submit_start(talk)
+    assert "уже передано: 1525 Гкал" in talk.text() and "вами" in talk.text()
+    await talk.press("btn_unchanged")
+    await talk.press("btn_unchanged")
+    assert "1525" in talk.text() and "1500 Гкал (без змін)" not in talk.text()
+    await talk.press("btn_confirm")
+    accepted = {r.meter_id: r for r in store.readings if r.status is ReadingStatus.ACCEPTED}
+    heating = accepted[heat_account.meters[0].id]
+    assert (heating.value, heating.consumption) == (Decimal("1525"), Decimal("25"))
+
+
+# 6. shared accounts
+
+async def test_a_household_member_sees_what_was_handed_in_and_the_first_is_told_when_it_is_replaced(
+        service, store, heat_account, clock):
+    first, second = Talk(service, "telegram", "100"), Talk(service, "viber", "200")
+    await link(first)
+    await link(second)
+    await submit_start(first)
+    await first.say("1525")
+    await first.press("btn_unchanged")
+    await first.press("btn_confirm")
+    clock.advance(hours=3)
+    await submit_start(second)
+    assert second.keys == ["meter_handed_in", "meter_prompt"]
+    assert "уже передано: 1525 Гкал (20.11.2026 12:00, іншим членом домогосподарства)" in second.text()
+    await second.say("1530")
+    await second.press("btn_unchanged")
+    summary = second.text()
+    assert "передані вами" not in summary
+    assert "іншим членом домогосподарства 20.11.2026" in summary and "1525 Гкал" in summary
+    assert "another member of the household" in second.text("en")
+    await second.press("btn_confirm")
+    told = [e for e in store.outbox.values() if e.chat == first.chat]
+    assert len(told) == 1
+    notice = decode_replies(told[0].body)[0]
+    assert notice.text.key == "readings_replaced_by_household"
+    assert notice.text.params["reference"] == second.reply("receipt").text.params["reference"]
+    assert not [e for e in store.outbox.values() if e.chat == second.chat]  # the console-style talk has no outbox

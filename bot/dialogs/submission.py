@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.conversation import Step, Turn
-from core.domain import Account, Meter, ReadingKind, ReadingStatus, ServiceSpec
+from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus, ServiceSpec
 from core.events import Text, t
 from core.periods import Period
 from core.ports import NewReading, PreviousReading, Submission
@@ -28,6 +28,7 @@ from bot.dialogs.common import (
     on_own_account,
     own_account,
     show_account_choice,
+    unit_of,
     unit_text,
 )
 
@@ -169,13 +170,28 @@ async def enter_meter(turn: Turn) -> None:
     draft = current.draft
     if meter.verification_due is not None and meter.verification_due - turn.now.date() <= VERIFICATION_WARNING:
         turn.say("meter_verification_soon", meter=meter_label(meter), due=meter.verification_due)
+    latest = await handed_in(turn, meter, current.period)
+    if latest is not None:
+        turn.say("meter_handed_in", value=latest.value, unit=unit_text(service.unit), at=latest.submitted_at,
+                 by=_by(turn, latest))
     turn.say(
         "meter_prompt" if previous else "meter_prompt_first",
         step=draft["index"] + 1, total=len(draft["meters"]), meter=meter_label(meter),
         previous=previous.value if previous else None, on=previous.on if previous else None,
         unit=unit_text(service.unit), example=_example(service),
-        buttons=_meter_buttons(turn, previous is not None),
+        buttons=_meter_buttons(turn, previous is not None or latest is not None),
     )
+
+
+async def handed_in(turn: Turn, meter: Meter, period: Period) -> Reading | None:
+    """The latest reading of this meter already handed in (or kept) for the period, by anyone."""
+    readings = await turn.uow.readings.in_period([meter.id], period)
+    return max(readings, key=lambda r: r.submitted_at) if readings else None
+
+
+def _by(turn: Turn, reading: Reading) -> Text:
+    """Who handed a reading in, as a household member may be told: never by name."""
+    return t("by_you" if reading.submitted_by == turn.resident.id else "by_household")
 
 
 def _meter_buttons(turn: Turn, has_previous: bool) -> tuple[tuple[Any, ...], ...]:
@@ -192,15 +208,16 @@ async def value_typed(turn: Turn, text: str) -> None:
     if current is None:
         return
     service = current.service
-    parsed = parse_reading(text, digits=service.digits, decimals=service.decimals)
+    parsed = parse_reading(text, digits=service.digits, decimals=service.decimals, unit=service.unit)
     previous = await previous_of(turn, current.meter, current.period)
     if isinstance(parsed, ParseError):
         key = f"parse_{parsed.problem.value}"
         if turn.step == "meter_value":
             turn.say(key, digits=service.digits, decimals=service.decimals, example=_example(service),
-                     buttons=_meter_buttons(turn, previous is not None))
+                     unit=unit_text(service.unit), buttons=_meter_buttons(turn, previous is not None))
         else:  # typed at "lower?" or "sure?": that question is void now, back to the meter's own screen
-            turn.say(key, digits=service.digits, decimals=service.decimals, example=_example(service))
+            turn.say(key, digits=service.digits, decimals=service.decimals, example=_example(service),
+                     unit=unit_text(service.unit))
             current.draft.pop("candidate", None)
             await turn.goto("meter_value")
         return
@@ -225,6 +242,11 @@ async def unchanged(turn: Turn, _: str) -> None:
     """The boiler rule: hot water must be handed in every month, even unchanged; one tap."""
     current = await _current(turn)
     if current is None:
+        return
+    latest = await handed_in(turn, current.meter, current.period)
+    if latest is not None:  # replacing this period's reading: unchanged from what was handed in last
+        kind = ReadingKind.UNCHANGED if latest.kind in (ReadingKind.TYPED, ReadingKind.UNCHANGED) else latest.kind
+        await _record(turn, current, latest.value, kind)
         return
     previous = await previous_of(turn, current.meter, current.period)
     if previous is None:
@@ -331,10 +353,17 @@ async def enter_summary(turn: Turn) -> None:
     period = Period.parse(draft["period"])
     lines = [_summary_line(turn, account, meter_id, draft) for meter_id in draft["meters"]]
     earlier = await turn.uow.readings.in_period(draft["meters"], period)
-    notes = []
-    if earlier:
-        first = min(r.submitted_at for r in earlier).astimezone(turn.now.tzinfo)
-        notes.append(t("summary_replaces", on=first.date()))
+    notes: list[Text] = []
+    mine = [r for r in earlier if r.submitted_by == turn.resident.id]
+    theirs = [r for r in earlier if r.submitted_by != turn.resident.id]
+    if mine:
+        notes.append(t("summary_replaces", on=turn.local(min(r.submitted_at for r in mine)).date()))
+    if theirs:
+        meters = {m.id: m for m in account.meters}
+        notes.append(t("summary_replaces_household", on=turn.local(min(r.submitted_at for r in theirs)).date(),
+                       lines=[t("handed_in_line", meter=meter_label(meters[r.meter_id]), value=r.value,
+                                unit=unit_of(turn, account, meters[r.meter_id]))
+                              for r in theirs if r.meter_id in meters]))
     window = _window_of(turn, account, period)
     if not window.contains(turn.now.date()):
         notes.append(t("summary_pending", opens=window.opens))
@@ -369,6 +398,7 @@ async def confirm(turn: Turn, _: str) -> None:
     # kept for a window that has opened since: handed in now, with the ordinary receipt
     status = ReadingStatus.ACCEPTED if window.contains(turn.now.date()) else ReadingStatus.PENDING
     reference = new_reference(period)
+    earlier = await turn.uow.readings.in_period(draft["meters"], period)
     readings = tuple(
         NewReading(
             meter_id=meter_id, value=Decimal(v["value"]),
@@ -383,6 +413,10 @@ async def confirm(turn: Turn, _: str) -> None:
         account_id=account.id, resident_id=turn.resident.id, period=period, channel=turn.channel,
         reference=reference, submitted_at=turn.now, status=status, readings=readings,
     ))
+    for other in sorted({r.submitted_by for r in earlier} - {None, turn.resident.id}):
+        assert other is not None
+        turn.tell(other, "readings_replaced_by_household", account=account_label(turn, account), period=period,
+                  reference=reference)
     if status is ReadingStatus.ACCEPTED:
         turn.say("receipt", reference=reference, account=account_label(turn, account), period=period,
                  count=len(readings), replaced=replaced)

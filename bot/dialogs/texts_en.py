@@ -128,6 +128,8 @@ TEXTS: dict[str, Template] = {
         "This meter shows whole numbers only. Type it without a fraction, for example: 1234"),
     "parse_too_many_digits": "Too many digits: this meter has {digits} digits before the point. Check the value "
                              "and type it again, for example: {example}",
+    "parse_wrong_unit": "This meter counts in {unit}. Type the reading in {unit} (or just the number), "
+                        "for example: {example}",
     "unchanged_without_previous": "There is no previous reading, so \"unchanged\" cannot be used. Type the value.",
     "submission_cancelled": "Submission cancelled, nothing saved.",
     "lower_than_previous": lambda p: (
@@ -151,6 +153,15 @@ TEXTS: dict[str, Template] = {
     "summary_line_rollover": "• {meter}: {previous} → {value} {unit} (rolled over), consumption {consumption} {unit}",
     "summary_line_replaced": "• {meter}: {value} {unit} (new meter)",
     "summary_replaces": "These readings will replace the ones you handed in on {on}.",
+    "summary_replaces_household": "These readings will replace the ones another member of the household handed in "
+                                  "on {on}:\n{lines}",
+    "handed_in_line": "  {meter}: {value} {unit}",
+    "meter_handed_in": "Already handed in for this period: {value} {unit} ({at}, {by}).",
+    "by_you": "by you",
+    "by_household": "by another member of the household",
+    "readings_replaced_by_household": "ℹ️ The readings you handed in ({account}, period {period}) were replaced: "
+                                      "another member of the household handed in new ones. New receipt number: "
+                                      "{reference}.",
     "summary_pending": "Intake is not open yet: I will keep these readings and hand them in on {opens}.",
     "btn_confirm": "✅ Confirm",
     "btn_fix": "✏️ Correct one",

@@ -137,6 +137,8 @@ TEXTS: dict[str, Template] = {
         "Цей лічильник показує лише цілі числа. Введіть без дробової частини, наприклад: 1234"),
     "parse_too_many_digits": "Забагато цифр: у лічильника {digits} цифр до коми. Перевірте значення й введіть "
                              "ще раз, наприклад: {example}",
+    "parse_wrong_unit": "Цей лічильник рахує в {unit}. Введіть показник у {unit} (або лише число), "
+                        "наприклад: {example}",
     "unchanged_without_previous": "Попереднього показника немає, тож «без змін» не підійде. Введіть значення.",
     "submission_cancelled": "Передачу скасовано, нічого не збережено.",
     "lower_than_previous": lambda p: (
@@ -161,6 +163,13 @@ TEXTS: dict[str, Template] = {
                              "{consumption} {unit}",
     "summary_line_replaced": "• {meter}: {value} {unit} (новий лічильник)",
     "summary_replaces": "Ці показники замінять передані вами {on}.",
+    "summary_replaces_household": "Ці показники замінять передані іншим членом домогосподарства {on}:\n{lines}",
+    "handed_in_line": "  {meter}: {value} {unit}",
+    "meter_handed_in": "За цей період уже передано: {value} {unit} ({at}, {by}).",
+    "by_you": "вами",
+    "by_household": "іншим членом домогосподарства",
+    "readings_replaced_by_household": "ℹ️ Показники, які ви передали ({account}, період {period}), замінено: "
+                                      "інший член домогосподарства передав нові. Номер нової квитанції: {reference}.",
     "summary_pending": "Прийом ще не відкрито: я збережу показники й передам їх {opens}.",
     "btn_confirm": "✅ Підтвердити",
     "btn_fix": "✏️ Виправити один",
