@@ -128,6 +128,7 @@ class Conversation:
     global_buttons: Mapping[str, Handler]
     start: Handler
     cancel: Handler
+    home: Handler  # the main menu, where a start ends
     stale: Handler
     unsupported: Handler
 
@@ -135,7 +136,10 @@ class Conversation:
         turn.table = self.steps
         if turn.step not in self.steps:
             if not (isinstance(event, ButtonPressed) and self._is_global(event.payload)):
-                await self.start(turn, "")
+                await self.start(turn, "")  # a first message is a start: the greeting and the notice
+                command = self.commands.get(_command_of(event.text)) if isinstance(event, TextReceived) else None
+                if command is not None and command not in (self.start, self.cancel, self.home):
+                    await command(turn, "")  # ... and then what was asked, /help or /language
                 return
             turn.session["step"] = "menu"  # a global button (under a reminder) works without a greeting first
         match event:

@@ -167,3 +167,15 @@ async def test_a_household_member_sees_what_was_handed_in_and_the_first_is_told_
     assert notice.text.key == "readings_replaced_by_household"
     assert notice.text.params["reference"] == second.reply("receipt").text.params["reference"]
     assert not [e for e in store.outbox.values() if e.chat == second.chat]  # the console-style talk has no outbox
+
+
+# 8. a first message that is a command
+
+@pytest.mark.parametrize("command, then", [
+    ("/help", "help"), ("/language", "choose_language"), ("мова", "choose_language"),
+    ("/menu", None), ("/start", None), ("/cancel", None),
+])
+async def test_a_first_command_gets_the_greeting_and_the_notice_and_is_then_done(talk, command, then):
+    await talk.say(command)
+    assert talk.keys[:3] == ["welcome", "privacy_notice", "menu"]
+    assert talk.keys[3:] == ([then] if then else [])

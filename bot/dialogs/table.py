@@ -48,6 +48,7 @@ CONVERSATION = Conversation(
     global_buttons=GLOBAL_BUTTONS,
     start=menu.start,
     cancel=menu.cancel,
+    home=go_menu,
     stale=menu.stale,
     unsupported=menu.unsupported,
 )
