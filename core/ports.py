@@ -32,6 +32,9 @@ class NewReading:
     consumption: Decimal | None
     kind: ReadingKind
     evidence: str | None = None
+    new_serial: str | None = None
+    new_installed: date | None = None
+    new_start: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,30 @@ async def test_a_first_command_gets_the_greeting_and_the_notice_and_is_then_done
     await talk.say(command)
     assert talk.keys[:3] == ["welcome", "privacy_notice", "menu"]
     assert talk.keys[3:] == ([then] if then else [])
+
+
+# capability 3: a replaced meter
+
+async def test_a_replaced_meter_asks_serial_date_first_value_and_act_and_carries_them(talk, heat_account, store):
+    await link(talk)
+    await submit_start(talk)
+    await talk.say("14")
+    await talk.press("btn_meter_replaced")
+    await talk.say("bad\u0000serial")
+    assert talk.keys == ["new_meter_serial_bad"]
+    await talk.say("NM 2026-7")
+    await talk.say("31.12.2026")
+    assert talk.keys == ["new_meter_date_bad"]  # not in the future
+    await talk.say("5.11")
+    await talk.say("20")
+    assert talk.keys == ["new_meter_start_bad"]  # above the value typed
+    await talk.say("2")
+    await talk.photo("act-photo-id")
+    assert talk.keys[0] == "photo_attached"
+    await talk.press("btn_unchanged")
+    assert "14 Гкал (новий лічильник №NM 2026-7, встановлено 05.11.2026)" in talk.text()
+    await talk.press("btn_confirm")
+    heating = next(r for r in store.submissions[0].readings if r.meter_id == heat_account.meters[0].id)
+    assert (heating.kind, heating.new_serial, heating.new_installed, heating.new_start, heating.consumption,
+            heating.evidence) == (ReadingKind.REPLACED, "NM 2026-7", date(2026, 11, 5), Decimal("2"), Decimal("12"),
+                                  "act-photo-id")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -129,6 +129,11 @@ async def _draft(turn: Turn) -> tuple[dict[str, Any], Account] | None:
         await _begin(turn, account)
         return None
     return draft, account
+
+
+async def current_meter(turn: Turn) -> Current | None:
+    """The meter the resident is at in the draft (for the steps around it), or None after saying why."""
+    return await _current(turn)
 
 
 async def _current(turn: Turn) -> Current | None:
@@ -255,16 +260,21 @@ async def unchanged(turn: Turn, _: str) -> None:
     await _record(turn, current, previous.value, ReadingKind.UNCHANGED)
 
 
-async def _record(turn: Turn, current: Current, value: Decimal, kind: ReadingKind, evidence: str | None = None) -> None:
+async def _record(turn: Turn, current: Current, value: Decimal, kind: ReadingKind, evidence: str | None = None,
+                  replacement: dict[str, str] | None = None) -> None:
     previous = await previous_of(turn, current.meter, current.period)
     previous_value = previous.value if previous else None
     used = consumption_of(value, previous_value, kind, current.service)
+    if replacement and "start" in replacement:  # a new meter counts from its first value
+        used = value - Decimal(replacement["start"])
     draft = current.draft
     draft.pop("candidate", None)
     draft["values"][str(current.meter.id)] = {
         "value": str(value), "kind": kind.value, "evidence": evidence,
         "previous": None if previous_value is None else str(previous_value),
         "consumption": None if used is None else str(used),
+        "new_serial": (replacement or {}).get("serial"), "new_installed": (replacement or {}).get("installed"),
+        "new_start": (replacement or {}).get("start"),
     }
     if not draft["fixing"] and draft["index"] + 1 < len(draft["meters"]):
         draft["index"] += 1
@@ -294,10 +304,14 @@ async def enter_lower(turn: Turn) -> None:
     )
 
 
-async def meter_replaced(turn: Turn, _: str) -> None:
+async def record_replaced(turn: Turn, evidence: str | None) -> None:
+    """The value typed is the new meter's: recorded with what the resident told of the replacement."""
     current = await _current(turn)
-    if current is not None and "candidate" in current.draft:
-        await _record(turn, current, Decimal(current.draft["candidate"]["value"]), ReadingKind.REPLACED)
+    if current is None or "candidate" not in current.draft:
+        return
+    replacement = current.draft.pop("replacement", {})
+    await _record(turn, current, Decimal(current.draft["candidate"]["value"]), ReadingKind.REPLACED, evidence,
+                  replacement)
 
 
 async def meter_rolled_over(turn: Turn, _: str) -> None:
@@ -380,8 +394,11 @@ def _summary_line(turn: Turn, account: Account, meter_id: int, draft: dict[str, 
     meter = next(m for m in account.meters if m.id == meter_id)
     entry = draft["values"][str(meter_id)]
     spec = turn.suppliers[account.supplier].service(meter.service)
+    installed = entry.get("new_installed")
     return t(
         f"summary_line_{entry['kind']}", meter=meter_label(meter), unit=unit_text(spec.unit if spec else ""),
+        new_meter=t("new_meter_details", serial=entry.get("new_serial") or "—",
+                    installed=date.fromisoformat(installed) if installed else None),
         value=Decimal(entry["value"]),
         previous=Decimal(entry["previous"]) if entry["previous"] is not None else None,
         consumption=Decimal(entry["consumption"]) if entry["consumption"] is not None else None,
@@ -404,7 +421,9 @@ async def confirm(turn: Turn, _: str) -> None:
             meter_id=meter_id, value=Decimal(v["value"]),
             previous_value=Decimal(v["previous"]) if v["previous"] is not None else None,
             consumption=Decimal(v["consumption"]) if v["consumption"] is not None else None,
-            kind=ReadingKind(v["kind"]), evidence=v.get("evidence"),
+            kind=ReadingKind(v["kind"]), evidence=v.get("evidence"), new_serial=v.get("new_serial"),
+            new_installed=date.fromisoformat(v["new_installed"]) if v.get("new_installed") else None,
+            new_start=Decimal(v["new_start"]) if v.get("new_start") else None,
         )
         for meter_id in draft["meters"]
         for v in [draft["values"][str(meter_id)]]
@@ -469,8 +488,8 @@ SUBMISSION_STEPS = {
     "submit_account": Step(enter_choose_account, buttons={"acc": submit_for_account}),
     "closed_offer": Step(enter_closed_offer, buttons={"keep": keep_for_later}),
     "meter_value": Step(enter_meter, buttons={"same": unchanged, "cancel": cancel_submission}, text=value_typed),
-    "lower_ask": Step(enter_lower, buttons={"replaced": meter_replaced, "rollover": meter_rolled_over,
-                                            "again": type_again}, text=value_typed),
+    "lower_ask": Step(enter_lower, buttons={"rollover": meter_rolled_over, "again": type_again},  # + "replaced"
+                      text=value_typed),
     "unusual_ask": Step(enter_unusual, buttons={"yes": unusual_confirmed, "again": type_again},
                         text=value_typed, photo=photo_attached),
     "summary": Step(enter_summary, buttons={"confirm": confirm, "fix": open_fix, "cancel": cancel_submission}),

@@ -151,7 +151,21 @@ TEXTS: dict[str, Template] = {
     "summary_line_typed": "• {meter}: {previous} → {value} {unit}, consumption {consumption} {unit}",
     "summary_line_unchanged": "• {meter}: {value} {unit} (unchanged)",
     "summary_line_rollover": "• {meter}: {previous} → {value} {unit} (rolled over), consumption {consumption} {unit}",
-    "summary_line_replaced": "• {meter}: {value} {unit} (new meter)",
+    "summary_line_replaced": "• {meter}: {value} {unit} ({new_meter})",
+    "new_meter_details": "new meter No. {serial}, installed on {installed}",
+    "new_meter_serial": "Type the serial number of the new meter (it is on the meter and in the replacement act).",
+    "new_meter_serial_bad": "A meter's serial number is up to 40 letters and digits, for example: 12345678. "
+                            "Type it again.",
+    "new_meter_date": "When was the new meter installed? Type the date, for example: {example}",
+    "new_meter_date_bad": "I could not read that date (it cannot be in the future). Type, for example: {example}",
+    "btn_installed_today": "Today",
+    "btn_skip": "Skip",
+    "new_meter_start": "What did the new meter show when it was installed? It is in the replacement act. "
+                       "If you do not know, press \"Don't know\".",
+    "new_meter_start_bad": "That does not look like the starting value: it cannot be above {value} {unit}. "
+                           "Type it again or press \"Don't know\".",
+    "btn_dont_know": "Don't know",
+    "new_meter_act": "You may send a photo of the meter replacement act: I will attach it to the reading. Or skip.",
     "summary_replaces": "These readings will replace the ones you handed in on {on}.",
     "summary_replaces_household": "These readings will replace the ones another member of the household handed in "
                                   "on {on}:\n{lines}",

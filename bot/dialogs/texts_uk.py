@@ -161,7 +161,20 @@ TEXTS: dict[str, Template] = {
     "summary_line_unchanged": "• {meter}: {value} {unit} (без змін)",
     "summary_line_rollover": "• {meter}: {previous} → {value} {unit} (перехід через нуль), споживання "
                              "{consumption} {unit}",
-    "summary_line_replaced": "• {meter}: {value} {unit} (новий лічильник)",
+    "summary_line_replaced": "• {meter}: {value} {unit} ({new_meter})",
+    "new_meter_details": "новий лічильник №{serial}, встановлено {installed}",
+    "new_meter_serial": "Введіть заводський номер нового лічильника (він є на корпусі й в акті заміни).",
+    "new_meter_serial_bad": "Номер лічильника — це до 40 літер і цифр, наприклад: 12345678. Введіть його ще раз.",
+    "new_meter_date": "Коли встановили новий лічильник? Введіть дату, наприклад: {example}",
+    "new_meter_date_bad": "Не вдалося прочитати дату (вона не може бути в майбутньому). Введіть, наприклад: {example}",
+    "btn_installed_today": "Сьогодні",
+    "btn_skip": "Пропустити",
+    "new_meter_start": "Який показник був на новому лічильнику при встановленні? Він є в акті заміни. "
+                       "Якщо не знаєте — натисніть «Не знаю».",
+    "new_meter_start_bad": "Це не схоже на початковий показник: він не може бути більшим за {value} {unit}. "
+                           "Введіть його ще раз або натисніть «Не знаю».",
+    "btn_dont_know": "Не знаю",
+    "new_meter_act": "Можете надіслати фото акту заміни лічильника — я додам його до показника. Або пропустіть.",
     "summary_replaces": "Ці показники замінять передані вами {on}.",
     "summary_replaces_household": "Ці показники замінять передані іншим членом домогосподарства {on}:\n{lines}",
     "handed_in_line": "  {meter}: {value} {unit}",
