@@ -206,3 +206,29 @@ async def test_a_replaced_meter_asks_serial_date_first_value_and_act_and_carries
     assert (heating.kind, heating.new_serial, heating.new_installed, heating.new_start, heating.consumption,
             heating.evidence) == (ReadingKind.REPLACED, "NM 2026-7", date(2026, 11, 5), Decimal("2"), Decimal("12"),
                                   "act-photo-id")
+
+
+# capability 2: an overview on the main menu
+
+async def test_the_menu_shows_per_account_what_is_due_by_when_and_what_is_handed_in(talk, store, heat_account):
+    store.add_account("gas", "3000000001", payment="1", meters=[
+        {"serial": "G", "service": "gas", "last": "10", "on": date(2026, 11, 1)}])
+    await link(talk)
+    await link(talk, supplier="gas", number="3000000001", proof="1")
+    menu = talk.text()
+    assert "за 11.2026 передано 0 з 2, прийом до 30.11.2026" in menu  # heat: open now
+    assert "Газ •••0001 · 1 Test St, кв. 5: прийом за 11.2026 — з 28.11.2026 до 05.12.2026" in menu  # gas: later
+    await talk.start()
+    await talk.press("btn_submit")
+    await talk.press("account_button")
+    await talk.say("1525")
+    await talk.press("btn_unchanged")
+    await talk.press("btn_confirm")
+    status = talk.text().split("Головне меню")[0]
+    assert "✅" in status and "за 11.2026 передано" in status
+    assert "Handed in for 11.2026" in talk.text("en") or "handed in for 11.2026" in talk.text("en")
+
+
+async def test_a_resident_without_accounts_sees_the_plain_menu(talk):
+    await talk.start()
+    assert talk.text().endswith("Головне меню. Що робимо?") and "Стан" not in talk.text()

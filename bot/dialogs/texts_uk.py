@@ -18,7 +18,12 @@ TEXTS: dict[str, Template] = {
     "privacy_notice": "ℹ️ Що я зберігаю: ваш ідентифікатор у месенджері, прив'язані особові рахунки, "
                       "передані показники, мову й налаштування нагадувань — лише щоб приймати показники "
                       "й нагадувати про них. Видалити свої дані: «Довідка» → «Забути мене».",
-    "menu": "Головне меню. Що робимо?",
+    "menu": lambda p: (p["status"] + "\n\n" if p["status"] else "") + "Головне меню. Що робимо?",
+    "menu_status": "Стан показників:\n{lines}",
+    "status_done": "✅ {account}: за {period} передано.",
+    "status_kept": "💾 {account}: за {period} збережено, передам {opens}.",
+    "status_due": "⏳ {account}: за {period} передано {done} з {total}, прийом до {closes}.",
+    "status_upcoming": "🕓 {account}: прийом за {period} — з {opens} до {closes}.",
     "btn_submit": "📝 Передати показники",
     "btn_accounts": "🏠 Мої рахунки",
     "btn_history": "📊 Історія",
