@@ -88,6 +88,10 @@ TEXTS: dict[str, Template] = {
     "accounts_list": "Your accounts:\n{accounts}",
     "accounts_none": "You have not added any accounts yet.",
     "btn_link": "➕ Add an account",
+    "btn_submit_once": "📨 Submit once, without adding",
+    "once_choose_supplier": "Hand in readings once without adding the account (for a relative or a neighbour, say). "
+                            "Choose the supplier:",
+    "receipt_not_linked": "The account was not added to your list: there will be no reminders or history for it.",
     "btn_unlink": "Remove {account}",
     "unlink_confirm": "Remove account {account} from your list? Readings already handed in are kept.",
     "btn_unlink_yes": "Yes, remove",
