@@ -209,6 +209,12 @@ TEXTS: dict[str, Template] = {
     "history_line": "  {period}: {value} {unit} (спожито {consumption})",
     "history_empty": "  показників ще немає",
     "history_chart_title": "Споживання — {account}",
+    "chart_axis": "Споживання, {unit}",
+    "chart_meter": "{service}",
+    "chart_meter_zone": "{service} ({zone})",
+    "chart_meter_serial": "{meter}, №…{serial}",
+    "chart_label_raw": "{label}",
+    "console_chart_saved": "📈 Графік збережено у файл: {path}",
     "btn_history_other": "Інший рахунок",
     # reminders
     "reminders_none": "Нагадування надходять для доданих рахунків. Спершу додайте рахунок.",
