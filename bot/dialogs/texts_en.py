@@ -11,7 +11,7 @@ TEXTS: dict[str, Template] = {
     "privacy_notice": "ℹ️ What I keep: your messenger id, the accounts you link, the readings you hand in, "
                       "your language and reminder settings — only to take your readings and remind you. "
                       "To delete your data: \"Help\" → \"Forget me\".",
-    "menu": lambda p: (p["status"] + "\n\n" if p["status"] else "") + "Main menu. What shall we do?",
+    "menu": lambda p: (p["status"] + "\n\n" if p.get("status") else "") + "Main menu. What shall we do?",
     "menu_status": "Your readings:\n{lines}",
     "status_done": "✅ {account}: handed in for {period}.",
     "status_kept": "💾 {account}: kept for {period}, I will hand them in on {opens}.",
