@@ -30,6 +30,7 @@ from bot.dialogs.common import (
     show_account_choice,
     unit_text,
 )
+from bot.dialogs.receipts import value_lines
 
 RECENT_PERIODS = 6
 VERIFICATION_WARNING = timedelta(days=31)
@@ -377,10 +378,10 @@ async def confirm(turn: Turn, _: str) -> None:
     ))
     if status is ReadingStatus.ACCEPTED:
         turn.say("receipt", reference=reference, account=account_label(turn, account), period=period,
-                 count=len(readings), replaced=replaced)
+                 count=len(readings), replaced=replaced, at=turn.now, lines=value_lines(turn, account, readings))
     else:
         turn.say("receipt_pending", reference=reference, account=account_label(turn, account), period=period,
-                 opens=window.opens, count=len(readings))
+                 opens=window.opens, count=len(readings), at=turn.now, lines=value_lines(turn, account, readings))
     await go_menu(turn)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.conversation import Conversation, Step
-from bot.dialogs import history, linking, menu, reminders, submission
+from bot.dialogs import history, linking, menu, receipts, reminders, submission
 from bot.dialogs.common import go_menu
 
 STEPS: dict[str, Step] = {
@@ -15,13 +15,16 @@ STEPS: dict[str, Step] = {
             "history": history.open_history,
             "reminders": reminders.open_reminders,
             "help": menu.open_help,
+            "receipts": receipts.open_receipts,
         },
+        text=receipts.menu_text,  # a receipt's reference
     ),
     **linking.LINKING_STEPS,
     **submission.SUBMISSION_STEPS,
     **history.HISTORY_STEPS,
     **reminders.REMINDER_STEPS,
     **menu.MENU_STEPS,
+    **receipts.RECEIPT_STEPS,
 }
 # "no accounts yet" screens offer to link one
 for _name in ("submit_account", "history_account"):
