@@ -7,15 +7,16 @@ any number of residents, lock linking of that number for 24 hours.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.conversation import Step, Turn
 from core.domain import Account, normalize_account_number
 from core.events import Button, Text, t
 from core.reading_parser import parse_amount
-from bot.dialogs.common import account_label, go_menu, menu_row, own_account
+from bot.dialogs.common import account_choice, account_label, go_menu, menu_row, own_account
 
 MAX_FAILURES = 5
+WARN_AFTER = 2  # from the second wrong proof on, say how many tries are left
 LOCK_PERIOD = timedelta(hours=24)
 
 
@@ -94,12 +95,15 @@ async def proof_typed(turn: Turn, text: str) -> None:
         return
     attempts = turn.uow.link_attempts
     await attempts.record_failure(supplier, number, turn.now)
-    if await attempts.failures_since(supplier, number, turn.now - LOCK_PERIOD) >= MAX_FAILURES:
+    failures = await attempts.failures_since(supplier, number, turn.now - LOCK_PERIOD)
+    if failures >= MAX_FAILURES:
         await attempts.lock(supplier, number, turn.now + LOCK_PERIOD)
-        turn.say("link_locked", until=turn.now + LOCK_PERIOD)
+        _say_locked(turn, supplier, turn.now + LOCK_PERIOD)
         await go_menu(turn)
         return
     turn.say("link_failed")
+    if failures >= WARN_AFTER:
+        turn.say("link_tries_left", left=MAX_FAILURES - failures)
     await turn.refresh()
 
 
@@ -115,9 +119,16 @@ async def _locked(turn: Turn, supplier: str, number: str) -> bool:
     until = await turn.uow.link_attempts.locked_until(supplier, number)
     if until is None or until <= turn.now:
         return False
-    turn.say("link_locked", until=until)
+    _say_locked(turn, supplier, until)
     await go_menu(turn)
     return True
+
+
+def _say_locked(turn: Turn, supplier: str, until: datetime) -> None:
+    """Locked: until when, and who can help sooner (the supplier's contacts)."""
+    spec = turn.suppliers.get(supplier)
+    turn.say("link_locked", until=until, supplier=spec.names if spec else supplier,
+             contacts=spec.contacts if spec and spec.contacts else t("contacts_unknown"))
 
 
 async def _link(turn: Turn, account: Account) -> None:
@@ -141,7 +152,7 @@ async def open_accounts(turn: Turn, _: str = "") -> None:
 async def enter_accounts(turn: Turn) -> None:
     accounts = await turn.uow.accounts.linked(turn.resident.id)
     rows = tuple(
-        (turn.button("btn_unlink", "unlink", a.id, account=account_label(turn, a)),) for a in accounts
+        (turn.button("btn_unlink", "unlink", a.id, account=account_choice(turn, a)),) for a in accounts
     )
     lines = [_with_address(turn, a) if a.address else account_label(turn, a) for a in accounts]
     turn.say(
@@ -170,7 +181,7 @@ async def enter_unlink(turn: Turn) -> None:
     if account is None:
         await go_menu(turn)
         return
-    turn.say("unlink_confirm", account=account_label(turn, account),
+    turn.say("unlink_confirm", account=account_choice(turn, account),
              buttons=((turn.button("btn_unlink_yes", "yes"), turn.button("btn_no", "no")),))
 
 
