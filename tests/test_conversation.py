@@ -353,7 +353,9 @@ async def test_history_shows_readings_with_consumption(talk, store, clock):
     assert "10.2026: 1522 Гкал (спожито 8)" in text
     chart = talk.last[0].chart
     assert chart is not None and chart.periods == ("2026-10", "2026-11")
-    assert dict(chart.series)["HT-1"] == (8.0, 8.0)
+    [heating] = [p for p in chart.panels if p.axis.params["unit"].key == "unit_gcal"]
+    assert [(line.label.params["service"].key, line.values) for line in heating.lines] == [
+        ("service_heating", (8.0, 8.0))]
 
 
 async def test_reminders_are_on_by_default_and_can_be_turned_off_per_supplier(talk, heat_account, store):

@@ -232,3 +232,28 @@ async def test_the_menu_shows_per_account_what_is_due_by_when_and_what_is_handed
 async def test_a_resident_without_accounts_sees_the_plain_menu(talk):
     await talk.start()
     assert talk.text().endswith("Головне меню. Що робимо?") and "Стан" not in talk.text()
+
+
+# capability 4: submission without linking
+
+async def test_readings_can_be_handed_in_once_without_linking_under_the_same_proof_and_lockout(talk, store,
+                                                                                               heat_account):
+    await talk.start()
+    await talk.press("btn_submit")
+    await talk.press("btn_submit_once")
+    assert talk.keys == ["once_choose_supplier"]
+    await talk.press("supplier_button", name=talk.service._suppliers["heat"].names)
+    await talk.say(HEAT)
+    await talk.say("1.00")
+    assert talk.keys == ["link_failed", "link_type_payment"]
+    assert len(store.failures) == 1  # counted towards the same lockout as linking
+    await talk.say("1234.56")
+    assert talk.keys == ["meter_prompt"]
+    await talk.say("1525")
+    await talk.press("btn_unchanged")
+    await talk.press("btn_confirm")
+    assert talk.keys == ["receipt", "receipt_not_linked", "menu"]
+    assert store.links == []
+    assert [s.account_id for s in store.submissions] == [heat_account.id]
+    await talk.press("btn_history")
+    assert talk.keys == ["no_accounts"]  # nothing of that account is shown later

@@ -14,6 +14,7 @@ from core.domain import Account, normalize_account_number
 from core.events import Button, Text, t
 from core.reading_parser import parse_amount
 from bot.dialogs.common import account_choice, account_label, go_menu, menu_row, own_account
+from bot.dialogs.submission import submit_once
 
 MAX_FAILURES = 5
 WARN_AFTER = 2  # from the second wrong proof on, say how many tries are left
@@ -21,12 +22,22 @@ LOCK_PERIOD = timedelta(hours=24)
 
 
 async def open_link(turn: Turn, _: str = "") -> None:
+    turn.data.pop("once", None)
+    await turn.goto("link_supplier")
+
+
+async def open_once(turn: Turn, _: str = "") -> None:
+    """Hand in readings for an account once, without linking it (for a relative or a neighbour).
+
+    The same number and proof as for linking, under the same lockout; nothing is linked.
+    """
+    turn.data["once"] = True
     await turn.goto("link_supplier")
 
 
 async def enter_supplier(turn: Turn) -> None:
     rows = tuple((turn.button("supplier_button", "sup", sid, name=spec.names),) for sid, spec in turn.suppliers.items())
-    turn.say("link_choose_supplier", buttons=rows + (menu_row(),))
+    turn.say("once_choose_supplier" if turn.data.get("once") else "link_choose_supplier", buttons=rows + (menu_row(),))
 
 
 async def supplier_chosen(turn: Turn, supplier: str) -> None:
@@ -91,7 +102,10 @@ async def proof_typed(turn: Turn, text: str) -> None:
         return
     account = await turn.uow.accounts.find(supplier, number)
     if account is not None and _proof_matches(account, by, text):
-        await _link(turn, account)
+        if turn.data.get("once"):
+            await submit_once(turn, account)
+        else:
+            await _link(turn, account)
         return
     attempts = turn.uow.link_attempts
     await attempts.record_failure(supplier, number, turn.now)
@@ -158,7 +172,7 @@ async def enter_accounts(turn: Turn) -> None:
     turn.say(
         "accounts_list" if accounts else "accounts_none",
         accounts=lines,
-        buttons=((turn.button("btn_link", "link"),),) + rows + (menu_row(),),
+        buttons=((turn.button("btn_link", "link"),),) + rows + ((turn.button("btn_submit_once", "once"),), menu_row()),
     )
 
 
@@ -203,6 +217,6 @@ LINKING_STEPS = {
     "link_number": Step(enter_number, buttons={"back": back_to_supplier}, text=number_typed),
     "link_proof": Step(enter_proof, buttons={"apt": use_apartment, "pay": use_payment, "back": back_to_number},
                        text=proof_typed),
-    "accounts": Step(enter_accounts, buttons={"link": open_link, "unlink": ask_unlink}),
+    "accounts": Step(enter_accounts, buttons={"link": open_link, "unlink": ask_unlink, "once": open_once}),
     "unlink_confirm": Step(enter_unlink, buttons={"yes": unlink, "no": keep_link}),
 }

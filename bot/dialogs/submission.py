@@ -60,7 +60,12 @@ async def enter_choose_account(turn: Turn) -> None:
     await show_account_choice(turn, "submit_choose_account")
 
 
-async def _begin(turn: Turn, account: Account) -> None:
+async def submit_once(turn: Turn, account: Account) -> None:
+    """Readings for an account the resident proved but did not link: the draft names it by its number."""
+    await _begin(turn, account, once=True)
+
+
+async def _begin(turn: Turn, account: Account, once: bool = False) -> None:
     spec = turn.suppliers.get(account.supplier)
     if spec is None:
         turn.say("supplier_unavailable")
@@ -81,7 +86,7 @@ async def _begin(turn: Turn, account: Account) -> None:
         return
     turn.session["data"] = {
         "draft": {"account": account.id, "period": str(window.period), "meters": meters, "index": 0, "values": {},
-                  "fixing": False}
+                  "fixing": False, "once": [account.supplier, account.number] if once else None}
     }
     await turn.goto("meter_value" if is_open else "closed_offer")
 
@@ -117,6 +122,9 @@ async def _draft(turn: Turn) -> tuple[dict[str, Any], Account] | None:
     """
     draft = turn.data.get("draft")
     account = await own_account(turn, str(draft["account"])) if draft else None
+    if draft is not None and account is None and draft.get("once"):  # proved for this submission only
+        found = await turn.uow.accounts.find(*draft["once"])
+        account = found if found is not None and found.id == draft["account"] else None
     if draft is None or account is None or account.supplier not in turn.suppliers:
         turn.say("draft_gone")
         await go_menu(turn)
@@ -127,7 +135,7 @@ async def _draft(turn: Turn) -> tuple[dict[str, Any], Account] | None:
         upcoming, _ = window_for_submission(turn.suppliers[account.supplier].window, turn.now.date())
         turn.say("window_passed", supplier=turn.suppliers[account.supplier].names, period=period,
                  closes=window.closes, next=upcoming.period)
-        await _begin(turn, account)
+        await _begin(turn, account, once=bool(draft.get("once")))
         return None
     return draft, account
 
@@ -443,6 +451,8 @@ async def confirm(turn: Turn, _: str) -> None:
     else:
         turn.say("receipt_pending", reference=reference, account=account_label(turn, account), period=period,
                  opens=window.opens, count=len(readings), at=turn.now, lines=value_lines(turn, account, readings))
+    if draft.get("once"):
+        turn.say("receipt_not_linked")
     await go_menu(turn)
 
 

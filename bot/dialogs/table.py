@@ -31,7 +31,8 @@ STEPS["lower_ask"] = Step(STEPS["lower_ask"].enter, text=STEPS["lower_ask"].text
                           buttons={**STEPS["lower_ask"].buttons, "replaced": replacement.meter_replaced})
 # "no accounts yet" screens offer to link one
 for _name in ("submit_account", "history_account"):
-    STEPS[_name] = Step(STEPS[_name].enter, buttons={**STEPS[_name].buttons, "link": linking.open_link})
+    STEPS[_name] = Step(STEPS[_name].enter,
+                        buttons={**STEPS[_name].buttons, "link": linking.open_link, "once": linking.open_once})
 
 COMMANDS = {
     **dict.fromkeys(("/start", "start", "старт", "/старт", "почати"), menu.start),

@@ -96,6 +96,10 @@ TEXTS: dict[str, Template] = {
     "accounts_list": "Ваші рахунки:\n{accounts}",
     "accounts_none": "У вас ще немає доданих рахунків.",
     "btn_link": "➕ Додати рахунок",
+    "btn_submit_once": "📨 Передати разово, без додавання",
+    "once_choose_supplier": "Разова передача показників без додавання рахунку (наприклад, за родичів чи сусідів). "
+                            "Оберіть постачальника:",
+    "receipt_not_linked": "Рахунок не додано до вашого списку: нагадувань і історії для нього не буде.",
     "btn_unlink": "Прибрати {account}",
     "unlink_confirm": "Прибрати рахунок {account} з вашого списку? Передані показники збережуться.",
     "btn_unlink_yes": "Так, прибрати",
@@ -230,6 +234,12 @@ TEXTS: dict[str, Template] = {
     "history_line": "  {period}: {value} {unit} (спожито {consumption})",
     "history_empty": "  показників ще немає",
     "history_chart_title": "Споживання — {account}",
+    "chart_axis": "Споживання, {unit}",
+    "chart_meter": "{service}",
+    "chart_meter_zone": "{service} ({zone})",
+    "chart_meter_serial": "{meter}, №…{serial}",
+    "chart_label_raw": "{label}",
+    "console_chart_saved": "📈 Графік збережено у файл: {path}",
     "btn_history_other": "Інший рахунок",
     # reminders
     "reminders_none": "Нагадування надходять для доданих рахунків. Спершу додайте рахунок.",
