@@ -50,6 +50,18 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """A stored submission as its receipt shows it: the account, when, and each reading's status now."""
+
+    reference: str
+    account: Account  # with its meters, to name them
+    resident_id: int | None  # who handed it in; None once they asked to be forgotten
+    period: Period
+    submitted_at: datetime  # UTC, as storage gives it back
+    readings: tuple[Reading, ...]  # in the order they were handed in
+
+
+@dataclass(frozen=True)
 class PreviousReading:
     value: Decimal
     on: date
@@ -111,6 +123,12 @@ class Readings(Protocol):
 
     async def history(self, meter_id: int, periods: int) -> list[Reading]:
         """Accepted readings of the last ``periods`` periods, newest first."""
+
+    async def submissions(self, resident_id: int | None, account_ids: list[int], limit: int) -> list[Receipt]:
+        """The last ``limit`` submissions the resident handed in or of these accounts, newest first."""
+
+    async def by_reference(self, reference: str) -> Receipt | None:
+        """The submission with this reference (as issued: "KM-2611-7F3K9Q"), whoever handed it in."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import Claim, FailedRow, PendingReplies, Resident, Submission
+from core.ports import Claim, FailedRow, PendingReplies, Receipt, Resident, Submission
 from storage.kept_store import SqlKeptReadings
 from storage.reminder_store import SqlReminderCampaigns
 from storage.upsert import insert_ignoring_conflict
@@ -152,6 +152,10 @@ class SqlAccounts:
         )).scalars().all()
         return [to_account(r, [m for m in meters if m.account_id == r.id]) for r in rows]
 
+    async def by_ids(self, account_ids: list[int]) -> list[Account]:
+        rows = (await self._s.execute(select(AccountRow).where(AccountRow.id.in_(set(account_ids))))).scalars().all()
+        return await self._with_meters(list(rows))
+
     async def find(self, supplier: str, number: str) -> Account | None:
         row = (await self._s.execute(
             select(AccountRow).where(AccountRow.supplier == supplier, AccountRow.number == number)
@@ -254,6 +258,31 @@ class SqlReadings:
         rows = (await self._s.execute(
             self._accepted(meter_id).order_by(ReadingRow.period.desc()).limit(periods))).all()
         return [to_reading(r, s) for r, s in rows]
+
+    async def submissions(self, resident_id: int | None, account_ids: list[int], limit: int) -> list[Receipt]:
+        # never "resident_id IS NULL": that would show every forgotten resident's submissions
+        whose = ([SubmissionRow.resident_id == resident_id] if resident_id is not None else []) + (
+            [SubmissionRow.account_id.in_(account_ids)] if account_ids else [])
+        if not whose:
+            return []
+        rows = (await self._s.execute(select(SubmissionRow).where(or_(*whose)).order_by(
+            SubmissionRow.submitted_at.desc(), SubmissionRow.id.desc()).limit(limit))).scalars().all()
+        return await self._receipts(list(rows))
+
+    async def by_reference(self, reference: str) -> Receipt | None:
+        row = (await self._s.execute(
+            select(SubmissionRow).where(SubmissionRow.reference == reference))).scalar_one_or_none()
+        return (await self._receipts([row]))[0] if row else None
+
+    async def _receipts(self, submissions: list[SubmissionRow]) -> list[Receipt]:
+        if not submissions:
+            return []
+        readings = (await self._s.execute(select(ReadingRow).where(
+            ReadingRow.submission_id.in_([s.id for s in submissions])).order_by(ReadingRow.id))).scalars().all()
+        accounts = {a.id: a for a in await SqlAccounts(self._s).by_ids([s.account_id for s in submissions])}
+        return [Receipt(s.reference, accounts[s.account_id], s.resident_id, Period.parse(s.period), s.submitted_at,
+                        tuple(to_reading(r, s) for r in readings if r.submission_id == s.id))
+                for s in submissions]
 
 
 class SqlReminderPreferences:

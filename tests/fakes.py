@@ -18,6 +18,7 @@ from core.ports import (
     KeptSubmission,
     MissingMeter,
     PendingReplies,
+    Receipt,
     Resident,
     RunState,
     Submission,
@@ -219,6 +220,19 @@ class _Readings:
 
     async def history(self, meter_id: int, periods: int) -> list[Reading]:
         return self._accepted(meter_id)[:periods]
+
+    async def submissions(self, resident_id: int | None, account_ids: list[int], limit: int) -> list[Receipt]:
+        mine = [(x.submitted_at, n, x) for n, x in enumerate(self.s.submissions)
+                if (resident_id is not None and x.resident_id == resident_id) or x.account_id in account_ids]
+        return [self._receipt(x) for _, _, x in sorted(mine, key=lambda m: m[:2], reverse=True)[:limit]]
+
+    async def by_reference(self, reference: str) -> Receipt | None:
+        return next((self._receipt(x) for x in self.s.submissions if x.reference == reference), None)
+
+    def _receipt(self, x: Submission) -> Receipt:
+        return Receipt(x.reference, self.s.accounts[x.account_id], x.resident_id, x.period,
+                       x.submitted_at.astimezone(timezone.utc),  # as the database gives it back
+                       tuple(r for r in self.s.readings if r.reference == x.reference))
 
 
 class _Kept:

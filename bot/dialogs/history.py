@@ -17,6 +17,7 @@ from bot.dialogs.common import (
     show_account_choice,
     unit_of,
 )
+from bot.dialogs.receipts import history_receipts
 
 HISTORY_PERIODS = 12
 SERIAL_TAIL = 4  # digits of a serial that tell two meters of one kind apart
@@ -58,6 +59,7 @@ async def enter_shown(turn: Turn) -> None:
             series.append((meter, {str(r.period): r.consumption for r in readings}))
     turn.say(
         "history", account=account_label(turn, account), meters=blocks, chart=_chart(turn, account, series),
+        receipts=await history_receipts(turn, account, HISTORY_PERIODS),
         buttons=((turn.button("btn_history_other", "other"),), menu_row()),
     )
 

@@ -31,6 +31,7 @@ from bot.dialogs.common import (
     unit_of,
     unit_text,
 )
+from bot.dialogs.receipts import value_lines
 
 RECENT_PERIODS = 6
 VERIFICATION_WARNING = timedelta(days=31)
@@ -446,10 +447,10 @@ async def confirm(turn: Turn, _: str) -> None:
                   reference=reference)
     if status is ReadingStatus.ACCEPTED:
         turn.say("receipt", reference=reference, account=account_label(turn, account), period=period,
-                 count=len(readings), replaced=replaced)
+                 count=len(readings), replaced=replaced, at=turn.now, lines=value_lines(turn, account, readings))
     else:
         turn.say("receipt_pending", reference=reference, account=account_label(turn, account), period=period,
-                 opens=window.opens, count=len(readings))
+                 opens=window.opens, count=len(readings), at=turn.now, lines=value_lines(turn, account, readings))
     if draft.get("once"):
         turn.say("receipt_not_linked")
     await go_menu(turn)

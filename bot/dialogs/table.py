@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.conversation import Conversation, Step
-from bot.dialogs import history, linking, menu, reminders, replacement, submission
+from bot.dialogs import history, linking, menu, receipts, reminders, replacement, submission
 from bot.dialogs.common import go_menu
 
 STEPS: dict[str, Step] = {
@@ -15,7 +15,9 @@ STEPS: dict[str, Step] = {
             "history": history.open_history,
             "reminders": reminders.open_reminders,
             "help": menu.open_help,
+            "receipts": receipts.open_receipts,
         },
+        text=receipts.menu_text,  # a receipt's reference
     ),
     **linking.LINKING_STEPS,
     **submission.SUBMISSION_STEPS,
@@ -23,6 +25,7 @@ STEPS: dict[str, Step] = {
     **history.HISTORY_STEPS,
     **reminders.REMINDER_STEPS,
     **menu.MENU_STEPS,
+    **receipts.RECEIPT_STEPS,
 }
 STEPS["lower_ask"] = Step(STEPS["lower_ask"].enter, text=STEPS["lower_ask"].text,
                           buttons={**STEPS["lower_ask"].buttons, "replaced": replacement.meter_replaced})

@@ -191,12 +191,37 @@ TEXTS: dict[str, Template] = {
     "fix_choose": "Which reading do you want to correct?",
     "meter_button": "{meter}",
     "receipt": lambda p: (
-        f"✅ Readings accepted ({p['account']}, period {p['period']}). Receipt number: {p['reference']}."
+        f"✅ Readings accepted ({p['account']}, period {p['period']}), {p['at']}:\n{p['lines']}\n"
+        f"Receipt number: {p['reference']}."
         + (" Your earlier readings for this period were replaced." if p["replaced"] != "0" else "")),
-    "receipt_pending": "💾 Readings kept ({account}, period {period}). Number: {reference}. I will hand them in on "
-                       "{opens}, when intake opens, and send you a receipt.",
+    "receipt_pending": "💾 Readings kept ({account}, period {period}), {at}:\n{lines}\nNumber: {reference}. "
+                       "I will hand them in on {opens}, when intake opens, and send you a receipt.",
+    "btn_receipts": "🧾 My receipts",
+    "receipt_value": "• {meter}: {value} {unit}",
+    "receipt_value_status": "• {meter}: {value} {unit} — {status}",
+    "receipt_status_accepted": "accepted",
+    "receipt_status_pending": "kept for later",
+    "receipt_status_replaced": "replaced",
+    "receipt_status_expired": "expired: not handed in, intake closed",
+    "receipt_status_join": "{first}, {rest}",
+    "receipts": "🧾 Your latest receipts, newest first:\n{lines}\n\n"
+                "To find a receipt, send its number, for example {example}.",
+    "receipts_none": "🧾 No receipts yet: one comes as soon as you confirm readings. "
+                     "To find a receipt, send its number, for example {example}.",
+    "receipts_line": "• {at} · {reference}\n  {account}, period {period} — {status}",
+    "receipt_button": "{reference}",
+    "receipt_card": "🧾 Receipt {reference}\n{account}, period {period}\nHanded in {at}:\n{lines}\n{notes}",
+    "receipt_handed_in": "The kept readings were handed in to the supplier on {at}.",
+    "btn_receipts_all": "🧾 All receipts",
+    "receipt_not_found": "Receipt {reference} was not found among yours. The number is in the message that "
+                         "accepted the readings, for example {example}.",
+    "receipt_bad_reference": "That does not look like a receipt number. Send the number, for example {example}, "
+                             "or choose a receipt with a button.",
+    "history_receipts": "Receipts:\n{lines}",
+    "history_receipt": "• {period} · {reference} · {at} — {status}",
+    "history_kept_value": "↳ {meter}: {value} {unit}",
     "history_choose_account": "Which account's history?",
-    "history": "History: {account}\n\n{meters}",
+    "history": "History: {account}\n\n{meters}\n\n{receipts}",
     "history_meter": "{meter}:\n{lines}",
     "history_line": "  {period}: {value} {unit} (used {consumption})",
     "history_empty": "  no readings yet",

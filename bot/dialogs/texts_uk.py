@@ -198,13 +198,38 @@ TEXTS: dict[str, Template] = {
     "fix_choose": "Який показник виправити?",
     "meter_button": "{meter}",
     "receipt": lambda p: (
-        f"✅ Показники прийнято ({p['account']}, період {p['period']}). Номер квитанції: {p['reference']}."
+        f"✅ Показники прийнято ({p['account']}, період {p['period']}), {p['at']}:\n{p['lines']}\n"
+        f"Номер квитанції: {p['reference']}."
         + (" Попередні показники за цей період замінено." if p["replaced"] != "0" else "")),
-    "receipt_pending": "💾 Показники збережено ({account}, період {period}). Номер: {reference}. "
+    "receipt_pending": "💾 Показники збережено ({account}, період {period}), {at}:\n{lines}\nНомер: {reference}. "
                        "Я передам їх {opens}, щойно відкриється прийом, і надішлю квитанцію.",
+    "btn_receipts": "🧾 Мої квитанції",
+    "receipt_value": "• {meter}: {value} {unit}",
+    "receipt_value_status": "• {meter}: {value} {unit} — {status}",
+    "receipt_status_accepted": "прийнято",
+    "receipt_status_pending": "збережено, буде передано",
+    "receipt_status_replaced": "замінено новішими",
+    "receipt_status_expired": "не передано: прийом закрився",
+    "receipt_status_join": "{first}, {rest}",
+    "receipts": "🧾 Ваші останні квитанції, найновіші першими:\n{lines}\n\n"
+                "Щоб знайти квитанцію, надішліть її номер, наприклад {example}.",
+    "receipts_none": "🧾 Квитанцій ще немає: вона з'являється, щойно ви підтвердите показники. "
+                     "Щоб знайти квитанцію, надішліть її номер, наприклад {example}.",
+    "receipts_line": "• {at} · {reference}\n  {account}, період {period} — {status}",
+    "receipt_button": "{reference}",
+    "receipt_card": "🧾 Квитанція {reference}\n{account}, період {period}\nПередано {at}:\n{lines}\n{notes}",
+    "receipt_handed_in": "Збережені показники передано постачальнику {at}.",
+    "btn_receipts_all": "🧾 Усі квитанції",
+    "receipt_not_found": "Квитанцію {reference} не знайдено серед ваших. Номер є в повідомленні про прийняття "
+                         "показників, наприклад {example}.",
+    "receipt_bad_reference": "Це не схоже на номер квитанції. Надішліть номер, наприклад {example}, "
+                             "або оберіть квитанцію кнопкою.",
+    "history_receipts": "Квитанції:\n{lines}",
+    "history_receipt": "• {period} · {reference} · {at} — {status}",
+    "history_kept_value": "↳ {meter}: {value} {unit}",
     # history
     "history_choose_account": "Історію якого рахунку показати?",
-    "history": "Історія — {account}:\n\n{meters}",
+    "history": "Історія — {account}:\n\n{meters}\n\n{receipts}",
     "history_meter": "{meter}:\n{lines}",
     "history_line": "  {period}: {value} {unit} (спожито {consumption})",
     "history_empty": "  показників ще немає",
