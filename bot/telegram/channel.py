@@ -299,14 +299,14 @@ class TelegramChannel:
             # 5xx, a proxy's HTML page, the network, a token or API URL being fixed (401, 404): all pass
             return RetryLater(exc.__class__.__name__)
 
-
     async def _keep_one_keyboard(self, method: TelegramMethod[Any], answer: object) -> None:
         """A new keyboard takes the chat's previous one away (after a typed answer, say). Best effort, from
         this process's memory: a keyboard it does not know of stays, and its buttons answer as stale."""
         if not isinstance(method, SendMessage | EditMessageText | EditMessageReplyMarkup) or \
                 not isinstance(answer, Message):
             return
-        chat_id, previous = int(method.chat_id), self._keyboards.pop(int(method.chat_id), None)
+        chat_id = answer.chat.id
+        previous = self._keyboards.pop(chat_id, None)
         if method.reply_markup is None:
             if previous is not None and previous != answer.message_id:
                 self._keyboards[chat_id] = previous
