@@ -44,6 +44,7 @@ class Turn:
     suppliers: Mapping[str, SupplierSpec]
     channel: str
     replies: list[Reply] = field(default_factory=list)
+    notice: Text | None = None  # a short word on the pressed button, for channels that can show one
     table: Mapping[str, Step] = field(default_factory=dict)
     told: list[tuple[int, Reply]] = field(default_factory=list)  # messages for other residents, by id
 

@@ -45,8 +45,11 @@ class TextReceived:
 
 @dataclass(frozen=True)
 class ButtonPressed:
+    """``origin`` is the platform's handle of the message the button was on ("" when it has none)."""
+
     chat: ChatRef
     payload: str
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,14 +136,37 @@ class Reply:
     chart: Chart | None = None
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The replies to one event with what a channel may use to place them: the message whose button
+    was pressed (``origin``) and a short ``notice`` for that button, which a channel able to show one
+    (Telegram's answer to a callback query) may show instead of the replies."""
+
+    replies: tuple[Reply, ...]
+    origin: str = ""
+    notice: Text | None = None
+
+
 # Replies as JSON, so that they can wait in the outbox across a crash.
 
-def encode_replies(replies: tuple[Reply, ...]) -> str:
-    return json.dumps([_encode(r) for r in replies], ensure_ascii=False, separators=(",", ":"))
+def encode_replies(replies: tuple[Reply, ...], *, origin: str = "", notice: Text | None = None) -> str:
+    """A plain list when there is nothing but replies: the form rows had before origins and notices."""
+    body: Any = [_encode(r) for r in replies]
+    if origin or notice is not None:
+        body = {"replies": body, "origin": origin, "notice": _encode(notice)}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_answer(text: str) -> Answer:
+    body = json.loads(text)
+    if isinstance(body, list):
+        return Answer(tuple(_decode(r) for r in body))
+    return Answer(tuple(_decode(r) for r in body["replies"]), str(body.get("origin") or ""),
+                  _decode(body.get("notice")))
 
 
 def decode_replies(text: str) -> tuple[Reply, ...]:
-    return tuple(_decode(r) for r in json.loads(text))
+    return decode_answer(text).replies
 
 
 def _encode(value: Any) -> Any:

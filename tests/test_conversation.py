@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from core.domain import ReadingKind, ReadingStatus
-from core.events import ButtonPressed, Started
+from core.events import Answer, ButtonPressed, Reply, Started, decode_answer, encode_replies, t
 from core.periods import Period
 from tests.conftest import KYIV
 from tests.talk import Talk
@@ -332,6 +332,24 @@ async def test_ten_quick_confirm_taps_store_one_submission(service, heat_account
     assert sum(o.replies[0].text.key == "receipt" for o in outcomes) == 1
     assert sum(o.replies[0].text.key == "stale_button" for o in outcomes) == 9
     assert len(service.locks) == 0  # nothing is kept for residents no longer being served
+
+
+async def test_a_stale_press_brings_a_notice_for_its_button_and_remembers_its_message(service, heat_account):
+    talk = Talk(service, "telegram", "8")
+    await link(talk)
+    payload = talk.button("btn_submit").payload
+    fresh = await service.handle(ButtonPressed(talk.chat, payload, "41"))
+    stale = await service.handle(ButtonPressed(talk.chat, payload, "41"))
+    assert (fresh.origin, fresh.notice) == ("41", None)
+    assert (stale.origin, stale.notice) == ("41", t("stale_notice"))
+    assert stale.replies[0].text.key == "stale_button"  # channels without a notice show the screen again
+
+
+def test_an_outbox_body_keeps_the_pressed_message_and_the_notice_and_older_bodies_still_read():
+    replies = (Reply(t("menu")),)
+    assert decode_answer(encode_replies(replies, origin="42", notice=t("stale_notice"))) == Answer(
+        replies, "42", t("stale_notice"))
+    assert decode_answer('[{"$reply":[{"$text":"menu","p":{}},[],null]}]') == Answer(replies)
 
 
 async def test_history_shows_readings_with_consumption(talk, store, clock):

@@ -240,6 +240,16 @@ async def test_a_tap_is_a_button_but_text_that_looks_like_a_payload_is_not_trust
     assert typed[0].startswith("Будь ласка, скористайтеся кнопками")
 
 
+async def test_a_stale_tap_in_viber_shows_the_current_screen_again_with_its_keyboard(bot, api):
+    await welcome(bot)
+    await bot.say(OLENA, "/menu")
+    old = api.button(OLENA, "🏠 Мої рахунки")
+    await bot.tap(OLENA, "❓ Довідка")
+    shown = await bot.say(OLENA, old)
+    assert shown[0].startswith("Ця кнопка вже неактуальна") and "Правила передачі показників" in shown[0]
+    assert api.button(OLENA, "🌐 Мова / Language")  # Viber's keyboard belongs to the last message: sent again
+
+
 async def test_a_sticker_gets_a_polite_answer(bot, api):
     await welcome(bot)
     assert (await bot.post(message_callback(OLENA, type="sticker", sticker_id=46105))).status == 200

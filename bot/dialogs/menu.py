@@ -60,6 +60,7 @@ async def cancel(turn: Turn, _: str = "") -> None:
 
 
 async def stale(turn: Turn, _: str = "") -> None:
+    turn.notice = t("stale_notice")  # where the button's message can answer, this alone is enough
     turn.say("stale_button")
     await turn.refresh()
 

@@ -28,6 +28,7 @@ TEXTS: dict[str, Template] = {
     "btn_no": "No",
     "cancelled": "Cancelled. Nothing was saved.",
     "stale_button": "That button is no longer active. Here is where we are:",
+    "stale_notice": "That button is no longer active.",
     "unsupported": "I only understand text and buttons. Here is where we are:",
     "use_buttons": "Please use the buttons.",
     "error_try_again": "Sorry, something went wrong. Please try again in a minute.",

@@ -202,7 +202,7 @@ class ViberChannel:
         except Exception:  # a best guess only
             return None
 
-    async def acknowledge(self, token: str) -> None:
+    async def acknowledge(self, token: str, outcome: Outcome | None = None) -> None:
         return None  # Viber has nothing to acknowledge
 
     # outbound
