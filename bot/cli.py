@@ -162,7 +162,7 @@ async def _import(app: App, path: Path, quiet: bool = False) -> int:
         print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
         return 1
     try:
-        accounts = parse_register(raw, app.suppliers, str(path))
+        accounts = parse_register(raw, app.suppliers, str(path), today=app.clock().astimezone(app.settings.zone).date())
     except RegisterError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -102,10 +102,28 @@ def test_a_bad_register_is_refused_whole_with_line_numbers_and_no_traceback(env,
     assert result.returncode == 1
     assert f"{bad}:9: unknown supplier 'oil'" in result.stderr
     assert f"{bad}:10: account '1' does not match" in result.stderr
-    assert "refused, nothing imported (2 problem(s))" in result.stderr
+    assert f"{bad}:10: last_reading 'x' is not a heating reading" in result.stderr  # every problem of a line
+    assert "refused, nothing imported (3 problem(s))" in result.stderr
     assert "Traceback" not in result.stderr
     good = run(env, "accounts", "import", str(DEMO))
     assert "accounts added 4" in good.stdout  # nothing of the bad file went in
+
+
+def test_a_register_nobody_could_use_is_refused_as_of_the_city_date(env, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(DEMO.read_text() + "electricity,40000002,,,,EL-9,electricity,day,1,2026-11-21\n")
+    # 22:30 UTC on the 20th is already the 21st in Kyiv: that reading date is not in the future
+    result = run({**env, "KOMUNALKA_CLOCK": "2026-11-20T22:30:00+00:00"}, "accounts", "import", str(bad))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{bad}:9: empty address",
+        f"{bad}:9: neither last_payment nor apartment: a resident could not prove the account is theirs",
+        f"{bad}:9: meter EL-9 of account 40000002 has zone(s) 'day' (line(s) 9); "
+        "a two-zone meter needs one row for each of day, night",
+        f"{bad}: refused, nothing imported (3 problem(s))",
+    ]
+    earlier = run({**env, "KOMUNALKA_CLOCK": "2026-11-20T21:30:00+00:00"}, "accounts", "import", str(bad))
+    assert f"{bad}:9: last_reading_date '2026-11-21' is in the future (today is 2026-11-20)" in earlier.stderr
 
 
 def test_a_missing_register_file_is_named(env, tmp_path):
