@@ -32,6 +32,10 @@ class NewReading:
     consumption: Decimal | None
     kind: ReadingKind
     evidence: str | None = None
+    # a replaced meter: the new one's serial, installation date and reading when installed, where known
+    new_serial: str | None = None
+    new_installed: date | None = None
+    new_start: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from storage.database import migrate
 from storage.models import ReadingRow, ResidentRow
 from storage.register_store import accepted_readings, import_register
 from tests.conftest import KYIV
+from tests.fakes import FakeUnitOfWork, Store
 from tests.talk import Talk
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
@@ -50,7 +51,7 @@ async def test_migrations_apply_once_and_again_without_change(sql_app):
     await migrate(sql_app.engine)
     async with sql_app.engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0003"
+    assert version == "0004"
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sql_app):
@@ -179,3 +180,41 @@ async def test_link_failures_and_locks_are_kept(sql_app):
     async with sql_app.uow_factory() as uow:
         assert await uow.link_attempts.failures_since("heat", "1", NOW - timedelta(minutes=1, seconds=30)) == 2
         assert await uow.link_attempts.locked_until("heat", "1") == NOW + timedelta(hours=24)
+
+
+async def replaced_and_unchanged(uow_factory, account) -> dict[int, tuple[object, ...]]:
+    """The heating meter handed in as replaced, hot water as unchanged; what storage gives back per meter."""
+    heating, hot = account.meters[0].id, account.meters[1].id
+    async with uow_factory() as uow:
+        await uow.readings.submit(Submission(
+            account.id, None, Period(2026, 11), "console", "KM-REF-NEW", NOW, ReadingStatus.ACCEPTED, (
+                NewReading(heating, Decimal("3.5"), Decimal("1520.125"), None, ReadingKind.REPLACED,
+                           new_serial="HT-9001", new_installed=date(2026, 11, 12), new_start=Decimal("0.125")),
+                NewReading(hot, Decimal("312.4"), Decimal("312.4"), Decimal(0), ReadingKind.UNCHANGED))))
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.readings.in_period([heating, hot], Period(2026, 11))
+        assert [r.new_serial for r in await uow.readings.history(heating, 12)] == ["HT-9001"]
+    return {r.meter_id: (r.kind, r.new_serial, r.new_installed, r.new_start) for r in stored}
+
+
+async def test_a_replaced_meter_keeps_the_new_meters_serial_date_and_start(sql_app):
+    await load_demo(sql_app)
+    async with sql_app.uow_factory() as uow:
+        account = await uow.accounts.find("heat", "100000000000001")
+    stored = await replaced_and_unchanged(sql_app.uow_factory, account)
+    assert stored == {
+        account.meters[0].id: (ReadingKind.REPLACED, "HT-9001", date(2026, 11, 12), Decimal("0.125")),
+        account.meters[1].id: (ReadingKind.UNCHANGED, None, None, None),
+    }
+
+
+async def test_the_fake_keeps_a_replaced_meter_as_sql_does():
+    store = Store()
+    account = store.add_account("heat", "100000000000001", meters=[
+        {"serial": "HT-0001", "service": "heating"}, {"serial": "HW-1001", "service": "hot_water"}])
+    stored = await replaced_and_unchanged(lambda: FakeUnitOfWork(store), account)
+    assert stored == {
+        account.meters[0].id: (ReadingKind.REPLACED, "HT-9001", date(2026, 11, 12), Decimal("0.125")),
+        account.meters[1].id: (ReadingKind.UNCHANGED, None, None, None),
+    }
