@@ -218,3 +218,30 @@ async def test_the_fake_keeps_a_replaced_meter_as_sql_does():
         account.meters[0].id: (ReadingKind.REPLACED, "HT-9001", date(2026, 11, 12), Decimal("0.125")),
         account.meters[1].id: (ReadingKind.UNCHANGED, None, None, None),
     }
+
+
+async def test_the_export_tells_how_each_value_came_about_and_bills_a_new_meter_from_its_start(sql_app):
+    await load_demo(sql_app)
+    async with sql_app.uow_factory() as uow:
+        heat = await uow.accounts.find("heat", "100000000000001")
+        water = await uow.accounts.find("water", "20000001")
+        await uow.readings.submit(Submission(
+            heat.id, None, Period(2026, 11), "telegram", "KM-REF-H", NOW, ReadingStatus.ACCEPTED, (
+                NewReading(heat.meters[0].id, Decimal("3.5"), Decimal("1520.125"), None, ReadingKind.REPLACED,
+                           new_serial="HT-9001", new_installed=date(2026, 11, 12), new_start=Decimal("0.125")),
+                NewReading(heat.meters[1].id, Decimal("2"), Decimal("312.4"), None, ReadingKind.REPLACED),
+                NewReading(heat.meters[2].id, Decimal("120"), Decimal("98.75"), Decimal("21.25"), ReadingKind.TYPED,
+                           evidence="telegram:photo-1"))))
+        await uow.readings.submit(Submission(
+            water.id, None, Period(2026, 11), "viber", "KM-REF-W", NOW, ReadingStatus.ACCEPTED, (
+                NewReading(water.meters[0].id, Decimal("3"), Decimal("99998"), Decimal("5"), ReadingKind.ROLLOVER),)))
+        await uow.commit()
+    async with sql_app.uow_factory() as uow:
+        heat_rows = await accepted_readings(uow.session, "heat", Period(2026, 11))
+        water_rows = await accepted_readings(uow.session, "water", Period(2026, 11))
+    assert [(r.meter, r.kind, r.consumption, r.photo, r.new_serial, r.new_installed) for r in heat_rows] == [
+        ("HT-0001", ReadingKind.REPLACED, Decimal("3.375"), False, "HT-9001", date(2026, 11, 12)),
+        ("HW-1001", ReadingKind.REPLACED, None, False, None, None),  # the new meter's start is not known
+        ("HW-1002", ReadingKind.TYPED, Decimal("21.25"), True, None, None),
+    ]
+    assert [(r.kind, r.consumption, r.photo) for r in water_rows] == [(ReadingKind.ROLLOVER, Decimal("5"), False)]
