@@ -137,7 +137,8 @@ def _check_row(
     problems += _unusable(values, payment, reading_date, today)
     if unreadable or spec is None or service is None:
         return problems, None
-    account_fields = {"address": values["address"], "apartment": values["apartment"], "last_payment": payment}
+    account_fields: dict[str, object] = {"address": values["address"], "apartment": values["apartment"],
+                                         "last_payment": payment}
     meter = RegisterMeter(values["meter"], service.id, values["zone"], reading, reading_date, due)  # type: ignore[arg-type]
     return problems, ((spec.id, normalize_account_number(values["account"])), account_fields, meter)
 
