@@ -131,6 +131,32 @@ async def test_export_says_how_each_value_came_about_and_what_replaced_the_meter
     ]
 
 
+REPLACED = "\n".join([
+    "2", "1", "Тепло та гаряча вода", "100 000 000 000 001", "1234,56",  # link the heat account
+    "1",  # submit readings
+    "14",  # below 1520.125
+    "Лічильник замінили",
+    "NM-7",  # the new meter's serial
+    "05.11.2026",  # installed
+    "2",  # its reading when installed
+    "Пропустити",  # no photo of the act
+    "Без змін",
+    "Без змін",
+    "✅ Підтвердити",
+]) + "\n"
+
+
+def test_a_meter_replaced_in_the_console_is_exported_with_the_new_meter(env, tmp_path):
+    result = run(env, "console", "--demo", stdin=REPLACED, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Номер квитанції: KM-2611-" in result.stdout
+    row = heat_export(env, "2026-11")[0]
+    assert {k: row[k] for k in ("meter", "reading", "consumption", "kind", "new_meter", "photo", "new_serial",
+                                "new_installed")} == {
+        "meter": "HT-0001", "reading": "14", "consumption": "12", "kind": "replaced", "new_meter": "yes",
+        "photo": "", "new_serial": "NM-7", "new_installed": "2026-11-05"}
+
+
 def unwritable(tmp_path: Path, case: str) -> Path:
     if case == "missing directory":
         return tmp_path / "no" / "such" / "out.csv"
