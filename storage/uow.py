@@ -58,7 +58,8 @@ def to_account(row: AccountRow, meters: list[MeterRow]) -> Account:
 def to_reading(row: ReadingRow, submission: SubmissionRow) -> Reading:
     return Reading(row.meter_id, Period.parse(row.period), row.value, row.previous_value, row.consumption,
                    ReadingKind(row.kind), ReadingStatus(row.status), row.submitted_at, submission.channel,
-                   submission.reference, row.accepted_at, submission.resident_id)
+                   submission.reference, row.accepted_at, submission.resident_id, new_serial=row.new_serial,
+                   new_installed=row.new_installed, new_start=row.new_start)
 
 
 class SqlResidents:
@@ -248,7 +249,8 @@ class SqlReadings:
             ReadingRow(submission_id=row.id, meter_id=r.meter_id, period=period, value=r.value,
                        previous_value=r.previous_value, consumption=r.consumption, kind=r.kind.value,
                        status=submission.status.value, evidence=r.evidence, submitted_at=submission.submitted_at,
-                       accepted_at=submission.submitted_at if accepted else None)
+                       accepted_at=submission.submitted_at if accepted else None, new_serial=r.new_serial,
+                       new_installed=r.new_installed, new_start=r.new_start)
             for r in submission.readings
         )
         await self._s.flush()

@@ -212,7 +212,8 @@ class _Readings:
         at = submission.submitted_at.astimezone(timezone.utc)  # as the database gives it back
         kept += [Reading(n.meter_id, submission.period, n.value, n.previous_value, n.consumption, n.kind,
                          submission.status, at, submission.channel, submission.reference,
-                         at if submission.status is ReadingStatus.ACCEPTED else None, submission.resident_id)
+                         at if submission.status is ReadingStatus.ACCEPTED else None, submission.resident_id,
+                         new_serial=n.new_serial, new_installed=n.new_installed, new_start=n.new_start)
                  for n in submission.readings]
         self.s.readings = kept
         self.s.submissions.append(submission)
