@@ -136,6 +136,11 @@ class Conversation:
             case UnsupportedReceived(kind=kind):
                 await self.unsupported(turn, kind)
 
+    def takes_text(self, step: str) -> bool:
+        """Whether typed text is the step's input (a reading, a number), not a reason to point at buttons."""
+        found = self.steps.get(step)
+        return found is not None and found.text is not None
+
     def _is_global(self, payload: str) -> bool:
         match = _PAYLOAD.match(payload)
         return bool(match) and match.group(1) is None and match.group(2) in self.global_buttons

@@ -28,6 +28,7 @@ class Outcome:
     replies: tuple[Reply, ...]
     duplicate: bool = False
     outbox_id: int | None = None  # where the replies wait until the channel says they were sent
+    takes_text: bool = False  # the step the resident is on now takes typed text (a value, not a button's number)
 
 
 class Deferred(Exception):
@@ -142,4 +143,5 @@ class ConversationService:
         outbox_id = None
         if outbox and replies:
             outbox_id = await uow.outbox.add(chat, resident.language, encode_replies(replies), self._clock(), claim)
-        return Outcome(chat, resident.language, replies, outbox_id=outbox_id)
+        return Outcome(chat, resident.language, replies, outbox_id=outbox_id,
+                       takes_text=self._conversation.takes_text(turn.step))

@@ -133,6 +133,8 @@ TEXTS: dict[str, Template] = {
     "parse_too_many_digits": lambda p: (
         f"Too many digits: this meter has {plural(p['digits'], 'digit', 'digits')} before the point. "
         f"Check the value and type it again, for example: {p['example']}"),
+    "console_buttons": "Buttons: type #1, #2… or the button's label. A bare number presses a button only where "
+                       "nothing is to be typed; where the bot asks for a number or a reading, a number is your value.",
     "unchanged_without_previous": "There is no previous reading, so \"unchanged\" cannot be used. Type the value.",
     "submission_cancelled": "Submission cancelled, nothing saved.",
     "lower_than_previous": lambda p: (
