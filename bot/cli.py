@@ -152,7 +152,8 @@ async def _console(app: App, args: argparse.Namespace) -> int:
         print("Demo register loaded. Link the heat account 100000000000001 with the last payment 1234.56.\n")
     # kept readings are handed in (or expired) by whatever runs first: the console needs no token
     await hand_in_kept_readings(app)
-    await ConsoleChannel(app.service, sys.stdout, args.chat, uow_factory=app.uow_factory).run(sys.stdin)
+    await ConsoleChannel(app.service, sys.stdout, args.chat, uow_factory=app.uow_factory,
+                         charts=app.charts).run(sys.stdin)
     return 0
 
 

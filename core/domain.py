@@ -120,6 +120,7 @@ class Reading:
     channel: str
     reference: str
     accepted_at: datetime | None = None  # when it was accepted (later than submitted_at for a kept one)
+    submitted_by: int | None = None  # the resident; None once they asked to be forgotten
 
 
 def normalize_account_number(text: str) -> str:

@@ -99,13 +99,31 @@ class Button:
 
 
 @dataclass(frozen=True)
+class ChartLine:
+    """One meter's values over the chart's periods; None where there is nothing to show."""
+
+    label: Text
+    values: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class ChartPanel:
+    """Lines that count in one unit, drawn on one axis; ``axis`` names the quantity and the unit."""
+
+    axis: Text
+    lines: tuple[ChartLine, ...]
+
+
+@dataclass(frozen=True)
 class Chart:
-    """A picture to draw: one line of values per series, over the same periods."""
+    """A picture to draw: one panel per unit, stacked over the same periods ("2026-11").
+
+    Two units never share an axis; a heat account's chart has a Gcal panel and an m³ panel.
+    """
 
     title: Text
     periods: tuple[str, ...]
-    series: tuple[tuple[str, tuple[float | None, ...]], ...]
-    unit: Text | str
+    panels: tuple[ChartPanel, ...]
 
 
 @dataclass(frozen=True)
@@ -135,7 +153,8 @@ def _encode(value: Any) -> Any:
         return {"$button": _encode(value.label), "d": value.payload}
     if isinstance(value, Chart):
         return {"$chart": _encode(value.title), "periods": list(value.periods),
-                "series": [[name, list(points)] for name, points in value.series], "unit": _encode(value.unit)}
+                "panels": [{"axis": _encode(p.axis), "lines": [[_encode(line.label), list(line.values)]
+                                                                for line in p.lines]} for p in value.panels]}
     if isinstance(value, Decimal):
         return {"$decimal": str(value)}
     if isinstance(value, datetime):
@@ -164,8 +183,7 @@ def _decode(value: Any) -> Any:
     if "$button" in value:
         return Button(_decode(value["$button"]), value["d"])
     if "$chart" in value:
-        return Chart(_decode(value["$chart"]), tuple(value["periods"]),
-                     tuple((name, tuple(points)) for name, points in value["series"]), _decode(value["unit"]))
+        return _decode_chart(value)
     if "$decimal" in value:
         return Decimal(value["$decimal"])
     if "$datetime" in value:
@@ -177,3 +195,16 @@ def _decode(value: Any) -> Any:
     if "$map" in value:
         return {k: _decode(v) for k, v in value["$map"].items()}
     raise ValueError(f"not an encoded reply part: {value!r}")
+
+
+def _decode_chart(value: dict[str, Any]) -> Chart:
+    if "panels" in value:
+        panels = tuple(ChartPanel(_decode(p["axis"]), tuple(ChartLine(_decode(label), tuple(values))
+                                                            for label, values in p["lines"]))
+                       for p in value["panels"])
+    else:  # written by a release that drew every unit on one axis: still sendable after an upgrade
+        unit = _decode(value["unit"])
+        panels = (ChartPanel(unit if isinstance(unit, Text) else Text("chart_label_raw", {"label": unit}),
+                             tuple(ChartLine(Text("chart_label_raw", {"label": name}), tuple(points))
+                                   for name, points in value["series"])),)
+    return Chart(_decode(value["$chart"]), tuple(value["periods"]), panels)

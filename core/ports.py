@@ -32,6 +32,9 @@ class NewReading:
     consumption: Decimal | None
     kind: ReadingKind
     evidence: str | None = None
+    new_serial: str | None = None
+    new_installed: date | None = None
+    new_start: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class Residents(Protocol):
 
     async def set_reachable(self, chat: ChatRef, reachable: bool) -> None: ...
 
+    async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:
+        """Where and in which language to tell another resident something (None: forgotten)."""
+
 
 class Accounts(Protocol):
     async def find(self, supplier: str, number: str) -> Account | None: ...
@@ -90,7 +96,7 @@ class LinkAttempts(Protocol):
 
 
 class Readings(Protocol):
-    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+    async def previous(self, meter_id: int, before: Period) -> Reading | None:
         """The last accepted reading of a period before ``before``."""
 
     async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
@@ -253,6 +259,8 @@ class MissingMeter:
 class DueAccount:
     account_id: int
     number: str
+    address: str = ""
+    apartment: str = ""
     meters: list[MissingMeter] = field(default_factory=list)
 
 

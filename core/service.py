@@ -139,6 +139,10 @@ class ConversationService:
             # state that does not survive JSON fails here, not after a restart
             resident.session = json.loads(json.dumps(resident.session))
             await uow.residents.save(resident)
+        for resident_id, reply in turn.told:  # always through the outbox: they may be on another channel
+            contact = await uow.residents.contact(resident_id)
+            if contact is not None:
+                await uow.outbox.add(contact[0], contact[1], encode_replies((reply,)), self._clock())
         replies = tuple(turn.replies)
         outbox_id = None
         if outbox and replies:

@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import Claim, FailedRow, PendingReplies, PreviousReading, Resident, Submission
+from core.ports import Claim, FailedRow, PendingReplies, Resident, Submission
 from storage.kept_store import SqlKeptReadings
 from storage.reminder_store import SqlReminderCampaigns
 from storage.upsert import insert_ignoring_conflict
@@ -58,7 +58,7 @@ def to_account(row: AccountRow, meters: list[MeterRow]) -> Account:
 def to_reading(row: ReadingRow, submission: SubmissionRow) -> Reading:
     return Reading(row.meter_id, Period.parse(row.period), row.value, row.previous_value, row.consumption,
                    ReadingKind(row.kind), ReadingStatus(row.status), row.submitted_at, submission.channel,
-                   submission.reference, row.accepted_at)
+                   submission.reference, row.accepted_at, submission.resident_id)
 
 
 class SqlResidents:
@@ -127,6 +127,11 @@ class SqlResidents:
         await self._s.execute(delete(LinkRow).where(LinkRow.resident_id == resident_id))
         await self._s.execute(delete(ReminderPreferenceRow).where(ReminderPreferenceRow.resident_id == resident_id))
         await self._s.execute(delete(ResidentRow).where(ResidentRow.id == resident_id))
+
+    async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:
+        row = (await self._s.execute(select(ResidentRow.channel, ResidentRow.external_id, ResidentRow.language)
+                                     .where(ResidentRow.id == resident_id))).first()
+        return (ChatRef(row[0], row[1]), row[2]) if row else None
 
     async def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
         if chat in self._rows:
@@ -199,11 +204,11 @@ class SqlReadings:
         return select(ReadingRow, SubmissionRow).join(SubmissionRow).where(
             ReadingRow.meter_id == meter_id, ReadingRow.status == ReadingStatus.ACCEPTED.value)
 
-    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+    async def previous(self, meter_id: int, before: Period) -> Reading | None:
         row = (await self._s.execute(
             self._accepted(meter_id).where(ReadingRow.period < str(before)).order_by(ReadingRow.period.desc()).limit(1)
         )).first()
-        return PreviousReading(row[0].value, row[0].submitted_at.date()) if row else None
+        return to_reading(row[0], row[1]) if row else None
 
     async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
         rows = (await self._s.execute(

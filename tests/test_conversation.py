@@ -174,8 +174,14 @@ async def test_lower_than_previous_is_refused_unless_the_resident_says_the_meter
     assert talk.keys == ["lower_than_previous"]
     assert "btn_meter_rolled_over" not in talk.button_keys  # 1520 is nowhere near the dial's maximum
     await talk.press("btn_meter_replaced")
+    assert talk.keys == ["new_meter_serial"]
+    await talk.say("NEW-77")
+    await talk.say("05.11.2026")
+    await talk.say("2")
+    await talk.press("btn_skip")
+    assert talk.keys == ["meter_prompt"]  # on to the next meter
     await talk.press("btn_unchanged")
-    assert "новий лічильник" in talk.text()
+    assert "12 Гкал (новий лічильник №NEW-77, встановлено 05.11.2026)" in talk.text()
 
 
 async def test_a_rollover_is_never_guessed_but_offered_near_the_maximum(talk, store):
@@ -346,7 +352,9 @@ async def test_history_shows_readings_with_consumption(talk, store, clock):
     assert "10.2026: 1522 Гкал (спожито 8)" in text
     chart = talk.last[0].chart
     assert chart is not None and chart.periods == ("2026-10", "2026-11")
-    assert dict(chart.series)["HT-1"] == (8.0, 8.0)
+    [heating] = [p for p in chart.panels if p.axis.params["unit"].key == "unit_gcal"]
+    assert [(line.label.params["service"].key, line.values) for line in heating.lines] == [
+        ("service_heating", (8.0, 8.0))]
 
 
 async def test_reminders_are_on_by_default_and_can_be_turned_off_per_supplier(talk, heat_account, store):

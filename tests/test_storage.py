@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from core.domain import ReadingKind, ReadingStatus
-from core.events import ButtonPressed, ChatRef
+from core.events import ButtonPressed, ChatRef, decode_replies
 from core.periods import Period
 from core.ports import Claim, NewReading, Submission
 from core.register import parse_register
@@ -179,3 +179,24 @@ async def test_link_failures_and_locks_are_kept(sql_app):
     async with sql_app.uow_factory() as uow:
         assert await uow.link_attempts.failures_since("heat", "1", NOW - timedelta(minutes=1, seconds=30)) == 2
         assert await uow.link_attempts.locked_until("heat", "1") == NOW + timedelta(hours=24)
+
+
+async def test_a_household_member_replacing_readings_is_told_to_the_first_through_the_outbox(sql_app):
+    await load_demo(sql_app)
+    first, second = Talk(sql_app.service, "console", "51"), Talk(sql_app.service, "console", "52")
+    await link_and_submit(first)
+    await first.press("btn_confirm")
+    await link_and_submit(second)
+    assert "іншим членом домогосподарства" in second.text()
+    await second.press("btn_confirm")
+    async with sql_app.uow_factory() as uow:
+        waiting = [e for e in await uow.outbox.pending("console", 10) if e.chat == first.chat]
+        readings = await uow.readings.in_period([1, 2, 3, 4, 5, 6, 7, 8], Period(2026, 11))
+    assert [decode_replies(e.body)[0].text.key for e in waiting] == ["readings_replaced_by_household"]
+    assert readings and {r.submitted_by for r in readings} == {(await _resident_id(sql_app, second.chat))}
+    assert all(r.submitted_at.utcoffset() == timedelta(0) for r in readings)  # storage gives UTC back
+
+
+async def _resident_id(app, chat: ChatRef) -> int:
+    async with app.uow_factory() as uow:
+        return (await uow.residents.get_or_create(chat)).id

@@ -325,15 +325,29 @@ async def test_an_error_in_one_update_tells_the_resident_to_try_again_and_the_bo
 
 
 async def test_a_history_chart_goes_out_as_a_photo(bot, api):
-    from core.events import Chart, ChatRef, Reply, t
+    from core.events import Chart, ChartLine, ChartPanel, ChatRef, Reply, t
     from core.service import Outcome
 
-    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"), (("HT", (1.0, 2.0)),), "Гкал")
+    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"),
+                  (ChartPanel(t("chart_axis", unit=t("unit_gcal")), (ChartLine(t("service_heating"), (1.0, 2.0)),)),))
     await send_directly(bot.channel, Outcome(ChatRef("telegram", str(OLENA)), "uk", (Reply(t("menu"), (), chart),)))
     [photo] = api.method_calls("sendPhoto")
     attached = photo.params[photo.params["photo"].removeprefix("attach://")]  # multipart: the file in its own part
     assert attached["filename"] == "history.png" and attached["size"] > 1000
     assert photo.params["caption"].startswith("Споживання")
+
+
+async def test_a_chart_not_drawn_in_time_is_left_out_and_the_text_still_goes_out(bot, api, caplog):
+    from core.events import Chart, ChartLine, ChartPanel, ChatRef, Reply, t
+    from core.service import Outcome
+
+    bot.server.app.charts.time_limit_s = 0.001
+    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"),
+                  (ChartPanel(t("chart_axis", unit=t("unit_gcal")), (ChartLine(t("service_heating"), (1.0, 2.0)),)),))
+    await send_directly(bot.channel, Outcome(ChatRef("telegram", str(OLENA)), "uk", (Reply(t("menu"), (), chart),)))
+    assert api.method_calls("sendPhoto") == []
+    assert api.texts(OLENA) == ["Головне меню. Що робимо?"]
+    assert "chart not drawn (TimeoutError)" in caplog.text
 
 
 async def test_a_bot_that_cannot_set_its_webhook_keeps_serving_and_keeps_trying(tmp_path, api):

@@ -27,6 +27,7 @@ from tests.test_conversation import link
 HEAT_NAMES = {"uk": "Тепло та гаряча вода", "en": "Heat and hot water"}  # supplier names come per language
 CONTACTS = {"uk": "Кол-центр: 1551", "en": "Call centre: 1551"}
 ADDRESS = "Київ, вул. Хрещатик, 1, кв. 5"  # names and addresses stay as the register spells them
+STREET = "вул. Хрещатик, 1"
 ACCOUNT = t("account_label", supplier=HEAT_NAMES, number="•••0001")
 METER = t("meter_label", service=t("service_electricity"), zone_part=t("zone_part", zone=t("zone_day")), serial="E-1")
 
@@ -37,10 +38,24 @@ SAMPLES: dict[str, list[object]] = {
     "contacts": [CONTACTS],
     "account": [ACCOUNT],
     "address": [ADDRESS],
+    "street": [STREET],
+    "apartment": ["5"],
+    "place": [t("place_street_apartment", street=STREET, apartment="5"), t("place_apartment", apartment="5"),
+              t("place_street", street=STREET)],
+    "status": ["", t("menu_status", lines=[t("status_due", account=ACCOUNT, done=1, total=3, period=Period(2026, 11),
+                                                     closes=date(2026, 11, 30))])],
+    "done": [1],
+    "left": [1, 2, 3],
+    "at": [datetime(2026, 11, 20, 12, 0, tzinfo=KYIV)],
+    "by": [t("by_you"), t("by_household")],
+    "installed": [date(2026, 11, 14)],
+    "new_meter": [t("new_meter_details", serial="N-2", installed=date(2026, 11, 14))],
+    "label": ["HT-0001"],
+    "path": ["/tmp/komunalka-charts/history-1.png"],
     "number": ["•••0001"],
     "meter": [METER, t("meter_label", service=t("service_heating"), zone_part="", serial="HT-1")],
     "meters": [[METER]],
-    "accounts": [[t("reminder_account", account=ACCOUNT, meters=[METER])]],
+    "accounts": [[t("reminder_account", account=ACCOUNT, place=t("place_apartment", apartment="5"), meters=[METER])]],
     "lines": [[t("summary_line_typed", meter=METER, previous=Decimal("1520.1"), value=Decimal("1525.5"),
                  unit=t("unit_kwh"), consumption=Decimal("5.4"))]],
     "notes": [[], [t("summary_replaces", on=date(2026, 11, 3))]],
@@ -54,7 +69,7 @@ SAMPLES: dict[str, list[object]] = {
     "zone": [t("zone_night")],
     "zone_part": [t("zone_part", zone=t("zone_day")), ""],
     "serial": ["HW-1001"],
-    "example": [Decimal("1234.5"), Decimal("1234"), "100000000000001"],
+    "example": [Decimal("1234.5"), Decimal("1234"), "100000000000001", date(2026, 11, 14)],
     "value": [Decimal("1525.5")],
     "previous": [Decimal("1520.125")],
     "consumption": [Decimal("5.375")],
@@ -81,7 +96,7 @@ SAMPLES: dict[str, list[object]] = {
 }
 # Cyrillic an English text may hold: the samples' names and addresses, and the language switch, which
 # names Ukrainian in Ukrainian so that a resident who reads only that finds it
-CYRILLIC_ALLOWED = (ADDRESS, "Оберіть мову", "Мова", "Українська")
+CYRILLIC_ALLOWED = (ADDRESS, STREET, "Оберіть мову", "Мова", "Українська")
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 UNFORMATTED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from core.events import Chart, ChatRef, Reply, t
+from core.events import Chart, ChartLine, ChartPanel, ChatRef, Reply, t
 from core.periods import Period
 from core.service import Outcome
 from core.register import parse_register
@@ -248,7 +248,8 @@ async def test_a_sticker_gets_a_polite_answer(bot, api):
 
 
 async def test_history_chart_is_a_picture_served_from_the_bot_under_an_unguessable_name(bot, api):
-    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"), (("HT", (1.0, 2.0)),), "Гкал")
+    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"),
+                  (ChartPanel(t("chart_axis", unit=t("unit_gcal")), (ChartLine(t("service_heating"), (1.0, 2.0)),)),))
     await send_directly(bot.channel, Outcome(ChatRef("viber", OLENA), "uk", (Reply(t("menu"), (), chart),)))
     [picture] = [c for c in api.sent(OLENA) if c.body["type"] == "picture"]
     assert picture.body["media"].startswith("https://bot.example.org/viber/media/")

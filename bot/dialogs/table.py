@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.conversation import Conversation, Step
-from bot.dialogs import history, linking, menu, reminders, submission
+from bot.dialogs import history, linking, menu, reminders, replacement, submission
 from bot.dialogs.common import go_menu
 
 STEPS: dict[str, Step] = {
@@ -19,13 +19,17 @@ STEPS: dict[str, Step] = {
     ),
     **linking.LINKING_STEPS,
     **submission.SUBMISSION_STEPS,
+    **replacement.REPLACEMENT_STEPS,
     **history.HISTORY_STEPS,
     **reminders.REMINDER_STEPS,
     **menu.MENU_STEPS,
 }
+STEPS["lower_ask"] = Step(STEPS["lower_ask"].enter, text=STEPS["lower_ask"].text,
+                          buttons={**STEPS["lower_ask"].buttons, "replaced": replacement.meter_replaced})
 # "no accounts yet" screens offer to link one
 for _name in ("submit_account", "history_account"):
-    STEPS[_name] = Step(STEPS[_name].enter, buttons={**STEPS[_name].buttons, "link": linking.open_link})
+    STEPS[_name] = Step(STEPS[_name].enter,
+                        buttons={**STEPS[_name].buttons, "link": linking.open_link, "once": linking.open_once})
 
 COMMANDS = {
     **dict.fromkeys(("/start", "start", "старт", "/старт", "почати"), menu.start),
@@ -48,6 +52,7 @@ CONVERSATION = Conversation(
     global_buttons=GLOBAL_BUTTONS,
     start=menu.start,
     cancel=menu.cancel,
+    home=go_menu,
     stale=menu.stale,
     unsupported=menu.unsupported,
 )

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
@@ -38,7 +39,7 @@ from core.service import Outcome
 from bot.bootstrap import App
 from bot.delivery.adapter import Parsed, Recorded
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
-from bot.dialogs.chart import chart_png
+from bot.dialogs.chart_drawer import PendingChart
 from bot.dialogs.render import render_all, split_text
 from bot.metrics import Metrics
 from bot.telegram.translate import CHANNEL, chat_of, from_callback, from_message
@@ -88,6 +89,7 @@ class TelegramChannel:
         settings = app.settings
         assert settings.telegram_token is not None
         self._metrics = metrics
+        self._charts = app.charts
         self.bot = bot or make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_url)
         secret = settings.telegram_webhook_secret
         self._secret = secret.get_secret_value().encode() if secret else b""
@@ -222,8 +224,7 @@ class TelegramChannel:
         calls: list[object] = []
         for rendered in render_all(outcome.replies, outcome.language, MAX_TEXT):
             if rendered.chart is not None:
-                photo = BufferedInputFile(chart_png(rendered.chart), filename="history.png")
-                calls.append(SendPhoto(chat_id=chat_id, photo=photo, caption=rendered.chart.title[:MAX_CAPTION]))
+                calls.append(PendingChart(rendered.chart, partial(_photo, chat_id, rendered.chart.title)))
             parts = split_text(rendered.text, MAX_TEXT)
             markup = _keyboard(rendered.buttons)
             for i, part in enumerate(parts):
@@ -232,6 +233,8 @@ class TelegramChannel:
         return calls
 
     async def send(self, message: object) -> SendResult:
+        if isinstance(message, PendingChart) and (message := await message.drawn(self._charts)) is None:
+            return SENT  # not drawn (logged): the text goes out without the picture
         assert isinstance(message, TelegramMethod)
         try:
             await self.bot(message)
@@ -247,6 +250,10 @@ class TelegramChannel:
         except (TelegramAPIError, ClientDecodeError, aiohttp.ClientError, TimeoutError) as exc:
             # 5xx, a proxy's HTML page, the network, a token or API URL being fixed (401, 404): all pass
             return RetryLater(exc.__class__.__name__)
+
+
+def _photo(chat_id: int, title: str, png: bytes) -> SendPhoto:
+    return SendPhoto(chat_id=chat_id, photo=BufferedInputFile(png, filename="history.png"), caption=title[:MAX_CAPTION])
 
 
 def _keyboard(rows: tuple[tuple[Any, ...], ...]) -> InlineKeyboardMarkup | None:
