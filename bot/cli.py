@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="serve the configured channels and send reminders on schedule (the default)")
-    console = commands.add_parser("console", help="chat with the bot on this terminal as a local resident")
+    console = commands.add_parser("console", help="chat with the bot on this terminal as a local resident; "
+                                     "press a button with #1, #2… (a bare number only where nothing is typed)")
     console.add_argument("--demo", action="store_true", help="load the demo register (demo/register.csv) first")
     console.add_argument("--chat", default="local", help="the console resident's id (default: local)")
     accounts = commands.add_parser("accounts", help="the account register").add_subparsers(

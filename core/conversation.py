@@ -109,6 +109,7 @@ class Step:
     buttons: Mapping[str, Handler] = field(default_factory=dict)
     text: Handler | None = None
     photo: Handler | None = None
+    numbers: bool = True  # a bare number typed here is the step's input (False: text is a receipt reference)
 
 
 def global_button(label: str, action: str, arg: str | None = None, **params: Any) -> Button:
@@ -159,6 +160,11 @@ class Conversation:
                 await (step.photo or self.unsupported)(turn, ref)
             case UnsupportedReceived(kind=kind):
                 await self.unsupported(turn, kind)
+
+    def takes_text(self, step: str) -> bool:
+        """Whether typed text is the step's input (a reading, a number), not a reason to point at buttons."""
+        found = self.steps.get(step)
+        return found is not None and found.text is not None and found.numbers
 
     def _is_global(self, payload: str) -> bool:
         match = _PAYLOAD.match(payload)

@@ -30,6 +30,7 @@ class Outcome:
     outbox_id: int | None = None  # where the replies wait until the channel says they were sent
     origin: str = ""  # the message whose button was pressed, as the platform names it
     notice: Text | None = None  # a short word on that button, for channels that can show one
+    takes_text: bool = False  # the step the resident is on now takes typed text (a value, not a button's number)
 
 
 class Deferred(Exception):
@@ -150,4 +151,5 @@ class ConversationService:
         if outbox and replies:
             body = encode_replies(replies, origin=origin, notice=turn.notice)
             outbox_id = await uow.outbox.add(chat, resident.language, body, self._clock(), claim)
-        return Outcome(chat, resident.language, replies, outbox_id=outbox_id, origin=origin, notice=turn.notice)
+        return Outcome(chat, resident.language, replies, outbox_id=outbox_id, origin=origin, notice=turn.notice,
+                       takes_text=self._conversation.takes_text(turn.step))

@@ -46,7 +46,7 @@ CONVERSATION = "\n".join([
     "1",  # submit readings
     "1525,5",
     "Без змін",
-    "1",  # unchanged
+    "#1",  # unchanged: a bare "1" would be the reading itself
     "✅ Підтвердити",
 ]) + "\n"
 
@@ -324,7 +324,7 @@ def test_kept_readings_whose_window_closed_unseen_expire_and_the_resident_is_tol
     assert ("Збережені показники не передано (Тепло та гаряча вода •••0001, період 11.2026): "
             "прийом закрився 30.11.2026") in out
     assert "Зараз триває прийом показників за 12.2026, до 31.12.2026" in out
-    assert "  1) 📝 Передати показники •••0001" in out
+    assert "  #1) 📝 Передати показники •••0001" in out
     assert "Лічильник 1 з 3" in out.split("> 1", 1)[1]  # the button works: December's submission begins
     assert "100000000000001" not in out + result.stderr
     assert heat_export(december, "2026-11") == []

@@ -425,8 +425,8 @@ async def test_help_names_each_supplier_window_and_contacts(talk):
     await talk.start()
     await talk.say("/help")
     text = talk.text()
-    assert "з 5-го по останнє число місяця" in text
-    assert "з 28-го числа до 5-го числа наступного місяця" in text
+    assert "з 5-го числа до останнього дня місяця включно" in text
+    assert "з 28-го числа місяця до 5-го числа наступного місяця включно" in text
     assert "1557" in text and "Без змін" in text
 
 

@@ -104,7 +104,7 @@ async def test_who_is_due_and_what_the_reminder_says(world):
     reminded = {int(c.params["chat_id"]) for c in world.telegram.sent() if "Ще не передано" in c.params["text"]}
     assert reminded == {due, partly}
     text = next(c.params["text"] for c in world.telegram.sent(due) if "Ще не передано" in c.params["text"])
-    assert "до кінця прийому показників за 11.2026 — 3 дн. (останній день 30.11.2026)" in text
+    assert "до кінця прийому показників за 11.2026 — 3 дні (останній день 30.11.2026)" in text
     assert "•••0000" in text and "100000000000000" not in text
     assert "Опалення №HT-0" in text and "Гаряча вода №HW-0" in text
     partly_text = next(c.params["text"] for c in world.telegram.sent(partly) if "Ще не передано" in c.params["text"])

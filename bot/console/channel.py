@@ -1,8 +1,10 @@
 """Chatting on the terminal as a local resident.
 
-Buttons are shown as a numbered list; typing the number or the label presses it. Reads stdin to its
-end, so a conversation can be piped in. At launch it first shows what the bot stored for this
-resident while the console was closed (receipts for kept readings, notices), then where they are.
+Buttons are shown as a numbered list, "#1) Confirm": typing "#1" or the label presses a button. A bare
+"1" presses it too, but only on a screen that asks for nothing typed: where the bot asks for a value (an
+account or apartment number, a reading), a bare number is that value. Reads stdin to its end, so a
+conversation can be piped in. At launch it first shows what the bot stored for this resident while the
+console was closed (receipts for kept readings, notices), then where they are.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.dialogs.render import Rendered, RenderedButton, render, render_text
 
 CHANNEL = "console"
 WAITING_LIMIT = 1000  # outbox rows of the console channel looked at, for this resident's
+BUTTON_PREFIX = "#"  # "#2" presses the second button on every screen; a bare "2" only where nothing is typed
 
 
 class ConsoleChannel:
@@ -32,12 +35,14 @@ class ConsoleChannel:
         self._out = out
         self._chat = ChatRef(CHANNEL, chat_id)
         self._buttons: list[RenderedButton] = []
+        self._takes_text = False  # the resident's step takes typed text: a bare number is a value there
         self._charts = Path(tempfile.gettempdir()) / "komunalka-charts"
         self._drawer = charts or ChartDrawer()
 
     async def run(self, stdin: TextIO) -> None:
         await self.show_waiting()
-        await self.send(Resumed(self._chat), keep_buttons=True)  # numbered after the waiting messages' buttons
+        language = await self.send(Resumed(self._chat), keep_buttons=True)  # numbered after the waiting ones
+        self._out.write(render_text(t("console_buttons"), language) + "\n\n")
         while True:
             line = await asyncio.to_thread(stdin.readline)
             if not line:
@@ -48,20 +53,32 @@ class ConsoleChannel:
                 await self.send(self._event_for(text))
 
     def _event_for(self, text: str) -> Inbound:
-        if text.isdigit() and 1 <= int(text) <= len(self._buttons):
-            return ButtonPressed(self._chat, self._buttons[int(text) - 1].payload)
-        for button in self._buttons:
-            if button.label.casefold() == text.casefold():
-                return ButtonPressed(self._chat, button.payload)
-        return TextReceived(self._chat, text)
+        button = self._button_for(text)
+        return ButtonPressed(self._chat, button.payload) if button else TextReceived(self._chat, text)
 
-    async def send(self, event: Inbound, *, keep_buttons: bool = False) -> None:
+    def _button_for(self, text: str) -> RenderedButton | None:
+        """"#2" anywhere, "2" where the step takes no typed text, or a button's label."""
+        if text.startswith(BUTTON_PREFIX):
+            return self._numbered(text[len(BUTTON_PREFIX):].strip())
+        if text.isdecimal() and not self._takes_text:
+            return self._numbered(text)
+        return next((b for b in self._buttons if b.label.casefold() == text.casefold()), None)
+
+    def _numbered(self, number: str) -> RenderedButton | None:
+        if number.isdecimal() and 1 <= int(number) <= len(self._buttons):
+            return self._buttons[int(number) - 1]
+        return None
+
+    async def send(self, event: Inbound, *, keep_buttons: bool = False) -> str:
+        """Handle one event and show the replies; the resident's language."""
         outcome = await self._service.handle(event)
+        self._takes_text = outcome.takes_text
         if not keep_buttons:
             self._buttons = []
         for reply in outcome.replies:
             await self._show(render(reply, outcome.language), outcome.language)
         self._out.flush()
+        return outcome.language
 
     async def show_waiting(self) -> None:
         """Show, then delete, the outbox rows of this console resident: shown twice at worst, never lost."""
@@ -85,7 +102,7 @@ class ConsoleChannel:
         for row in rendered.buttons:
             for button in row:
                 self._buttons.append(button)
-                self._out.write(f"  {len(self._buttons)}) {button.label}\n")
+                self._out.write(f"  {BUTTON_PREFIX}{len(self._buttons)}) {button.label}\n")
         self._out.write("\n")
 
     def _chart_file(self, png: bytes) -> Path:

@@ -110,7 +110,7 @@ def _day(number: int) -> object:
         return t("day_last")
     if number == -2:
         return t("day_penultimate")
-    return t("day_from_end", n=-number - 1)
+    return t("day_from_end", n=-number)  # -7: the 7th day from the end, counting the last as the 1st
 
 
 async def choose_language(turn: Turn, arg: str = "") -> None:

@@ -163,6 +163,6 @@ def _handed_in_later(turn: Turn, receipt: Receipt) -> Text | str:
 
 
 RECEIPT_STEPS = {
-    "receipts": Step(enter_receipts, buttons={"r": receipt_pressed}, text=reference_typed),
-    "receipt_shown": Step(enter_receipt, buttons={"list": open_receipts}, text=reference_typed),
+    "receipts": Step(enter_receipts, buttons={"r": receipt_pressed}, text=reference_typed, numbers=False),
+    "receipt_shown": Step(enter_receipt, buttons={"list": open_receipts}, text=reference_typed, numbers=False),
 }

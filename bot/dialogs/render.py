@@ -65,17 +65,22 @@ def _chart(chart: Chart, language: str) -> RenderedChart:
 
 
 def render_text(text: Text, language: str) -> str:
+    return _filled(text, language).strip()
+
+
+def _filled(text: Text, language: str) -> str:
+    """A template filled in; leading spaces stay, as a text inside another needs them (" (day)")."""
     texts = TEXTS.get(language, TEXTS[DEFAULT_LANGUAGE])
     template = texts[text.key]
     params = {name: format_value(value, language) for name, value in text.params.items()}
     if callable(template):
-        return template(params)
-    return template.format(**params).strip()
+        return template(params).rstrip()
+    return template.format(**params).rstrip()
 
 
 def format_value(value: Any, language: str) -> str:
     if isinstance(value, Text):
-        return render_text(value, language)
+        return _filled(value, language)
     if isinstance(value, list):
         return "\n".join(format_value(v, language) for v in value)
     if isinstance(value, dict):  # a name given per language, from the supplier config

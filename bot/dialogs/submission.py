@@ -213,8 +213,9 @@ def _meter_buttons(turn: Turn, has_previous: bool) -> tuple[tuple[Any, ...], ...
     return ((first + (turn.button("btn_cancel", "cancel"),)),)
 
 
-def _example(service: ServiceSpec) -> str:
-    return "1234,5" if service.decimals else "1234"
+def _example(service: ServiceSpec) -> Decimal:
+    """A number, so each language writes it as it writes values: "1234,5" in Ukrainian, "1234.5" in English."""
+    return Decimal("1234.5") if service.decimals else Decimal("1234")
 
 
 async def value_typed(turn: Turn, text: str) -> None:

@@ -18,6 +18,7 @@ STEPS: dict[str, Step] = {
             "receipts": receipts.open_receipts,
         },
         text=receipts.menu_text,  # a receipt's reference
+        numbers=False,  # a bare number at the menu presses a button in the console
     ),
     **linking.LINKING_STEPS,
     **submission.SUBMISSION_STEPS,

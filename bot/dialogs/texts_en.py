@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from bot.dialogs.texts_uk import Template
 
+
+def plural(count: str, one: str, many: str) -> str:
+    """"1 digit", "3 digits"."""
+    return f"{count} {one if count == '1' else many}"
+
+
+def ordinal(count: str) -> str:
+    """"1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "31st"."""
+    number = int(count)
+    suffix = "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{count}{suffix}"
+
 TEXTS: dict[str, Template] = {
     "welcome": "Hello! I am Komunalka, the bot for heat, water, gas and electricity meter readings. "
                "I remember your accounts and previous readings, check every value, ask you to confirm, "
@@ -40,12 +52,12 @@ TEXTS: dict[str, Template] = {
     "help_supplier": "• {name}: {rule}. {state}\n  {contacts}",
     "help_window_open": "Open now, until {closes}.",
     "help_window_closed": "Closed now; opens on {opens}.",
-    "rule_same_month": "from the {opens} to the {closes} day of the month",
-    "rule_next_month": "from the {opens} day of the month to the {closes} day of the next",
-    "day_n": "{n}th",
-    "day_last": "last",
-    "day_penultimate": "second-to-last",
-    "day_from_end": "{n}th-from-last",
+    "rule_same_month": "from {opens} to {closes} of the month",
+    "rule_next_month": "from {opens} of the month to {closes} of the next month",
+    "day_n": lambda p: f"the {ordinal(p['n'])}",
+    "day_last": "the last day",
+    "day_penultimate": "the second-to-last day",
+    "day_from_end": lambda p: f"the {ordinal(p['n'])} day from the end",
     "btn_language": "🌐 Мова / Language",
     "btn_forget": "🗑 Forget me",
     "choose_language": "Оберіть мову / Choose your language:",
@@ -133,11 +145,15 @@ TEXTS: dict[str, Template] = {
     "parse_not_a_number": "That does not look like a reading. Type only the digits on the meter, "
                           "for example: {example}",
     "parse_too_many_decimals": lambda p: (
-        f"This meter shows {p['decimals']} digit(s) after the point. Type, for example: {p['example']}"
+        f"This meter shows {plural(p['decimals'], 'digit', 'digits')} after the point. "
+        f"Type, for example: {p['example']}"
         if p["decimals"] != "0" else
-        "This meter shows whole numbers only. Type it without a fraction, for example: 1234"),
-    "parse_too_many_digits": "Too many digits: this meter has {digits} digits before the point. Check the value "
-                             "and type it again, for example: {example}",
+        f"This meter shows whole numbers only. Type it without a fraction, for example: {p['example']}"),
+    "parse_too_many_digits": lambda p: (
+        f"Too many digits: this meter has {plural(p['digits'], 'digit', 'digits')} before the point. "
+        f"Check the value and type it again, for example: {p['example']}"),
+    "console_buttons": "Buttons: type #1, #2… or the button's label. A bare number presses a button only where "
+                       "nothing is to be typed; where the bot asks for a number or a reading, a number is your value.",
     "parse_wrong_unit": "This meter counts in {unit}. Type the reading in {unit} (or just the number), "
                         "for example: {example}",
     "unchanged_without_previous": "There is no previous reading, so \"unchanged\" cannot be used. Type the value.",
@@ -244,8 +260,10 @@ TEXTS: dict[str, Template] = {
     "reminder_turned_off": "Reminders turned off: {supplier}.",
     "reminder_opens": "🔔 {supplier}: intake of readings for {period} is open until {deadline}. "
                       "Not handed in yet:\n{accounts}",
-    "reminder_closing": "🔔 {supplier}: {days} day(s) left to hand in readings for {period} (last day {deadline}). "
-                        "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
+    "reminder_closing": lambda p: (
+        f"🔔 {p['supplier']}: {plural(p['days'], 'day', 'days')} left to hand in readings for {p['period']} "
+        f"(last day {p['deadline']}). Not handed in yet:\n{p['accounts']}\n"
+        "Without readings the supplier bills from averages or norms."),
     "reminder_last_day": "⏰ {supplier}: today, {deadline}, is the last day to hand in readings for {period}. "
                          "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
     "reminder_account": "{account} ({place}):\n{meters}",

@@ -10,6 +10,19 @@ from typing import Any
 
 Template = str | Callable[[dict[str, Any]], str]
 
+
+def plural(count: str, one: str, few: str, many: str) -> str:
+    """"1 знак", "2 знаки", "5 знаків": Ukrainian takes three forms, 11–14 the third."""
+    number = int(count)
+    if number % 10 == 1 and number % 100 != 11:
+        form = one
+    elif 2 <= number % 10 <= 4 and not 12 <= number % 100 <= 14:
+        form = few
+    else:
+        form = many
+    return f"{count} {form}"
+
+
 TEXTS: dict[str, Template] = {
     # start, menu, anywhere
     "welcome": "Вітаю! Я Комуналка — бот для показників лічильників тепла, води, газу й електроенергії. "
@@ -48,12 +61,12 @@ TEXTS: dict[str, Template] = {
     "help_supplier": "• {name}: {rule}. {state}\n  {contacts}",
     "help_window_open": "Зараз приймаються, до {closes}.",
     "help_window_closed": "Зараз не приймаються; прийом відкриється {opens}.",
-    "rule_same_month": "з {opens} по {closes} число місяця",
-    "rule_next_month": "з {opens} числа до {closes} числа наступного місяця",
-    "day_n": "{n}-го",
-    "day_last": "останнє",
-    "day_penultimate": "передостаннього",
-    "day_from_end": "{n}-го з кінця",
+    "rule_same_month": "з {opens} до {closes} місяця включно",
+    "rule_next_month": "з {opens} місяця до {closes} наступного місяця включно",
+    "day_n": "{n}-го числа",
+    "day_last": "останнього дня",
+    "day_penultimate": "передостаннього дня",
+    "day_from_end": "{n}-го дня з кінця",
     "btn_language": "🌐 Мова / Language",
     "btn_forget": "🗑 Забути мене",
     "choose_language": "Оберіть мову / Choose your language:",
@@ -142,11 +155,15 @@ TEXTS: dict[str, Template] = {
     "parse_negative": "Показник не може бути від'ємним. Введіть значення з лічильника, наприклад: {example}",
     "parse_not_a_number": "Це не схоже на показник. Введіть лише цифри з лічильника, наприклад: {example}",
     "parse_too_many_decimals": lambda p: (
-        f"У цього лічильника {p['decimals']} знак(и) після коми. Введіть, наприклад: {p['example']}"
+        f"У цього лічильника {plural(p['decimals'], 'знак', 'знаки', 'знаків')} після коми. "
+        f"Введіть, наприклад: {p['example']}"
         if p["decimals"] != "0" else
-        "Цей лічильник показує лише цілі числа. Введіть без дробової частини, наприклад: 1234"),
-    "parse_too_many_digits": "Забагато цифр: у лічильника {digits} цифр до коми. Перевірте значення й введіть "
-                             "ще раз, наприклад: {example}",
+        f"Цей лічильник показує лише цілі числа. Введіть без дробової частини, наприклад: {p['example']}"),
+    "parse_too_many_digits": lambda p: (
+        f"Забагато цифр: у лічильника {plural(p['digits'], 'цифра', 'цифри', 'цифр')} до коми. Перевірте "
+        f"значення й введіть ще раз, наприклад: {p['example']}"),
+    "console_buttons": "Кнопки: введіть #1, #2… або напис на кнопці. Просто число натискає кнопку лише там, "
+                       "де нічого не треба вводити; де бот просить номер чи показник, число — це ваше значення.",
     "parse_wrong_unit": "Цей лічильник рахує в {unit}. Введіть показник у {unit} (або лише число), "
                         "наприклад: {example}",
     "unchanged_without_previous": "Попереднього показника немає, тож «без змін» не підійде. Введіть значення.",
@@ -254,9 +271,10 @@ TEXTS: dict[str, Template] = {
     # reminders and other messages the bot sends on its own
     "reminder_opens": "🔔 {supplier}: прийом показників за {period} відкрито, до {deadline} включно. "
                       "Ще не передано:\n{accounts}",
-    "reminder_closing": "🔔 {supplier}: до кінця прийому показників за {period} — {days} дн. "
-                        "(останній день {deadline}). Ще не передано:\n{accounts}\n"
-                        "Без показників постачальник нарахує за середнім або за нормою.",
+    "reminder_closing": lambda p: (
+        f"🔔 {p['supplier']}: до кінця прийому показників за {p['period']} — "
+        f"{plural(p['days'], 'день', 'дні', 'днів')} (останній день {p['deadline']}). "
+        f"Ще не передано:\n{p['accounts']}\nБез показників постачальник нарахує за середнім або за нормою."),
     "reminder_last_day": "⏰ {supplier}: сьогодні, {deadline}, останній день прийому показників за {period}. "
                          "Ще не передано:\n{accounts}\nБез показників постачальник нарахує за середнім або за нормою.",
     "reminder_account": "{account} ({place}):\n{meters}",
