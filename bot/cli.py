@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -282,12 +283,18 @@ def _print_failed(rows: list[FailedRow], zone: ZoneInfo, none: str) -> None:
               f"{r.failed_at.astimezone(zone):%Y-%m-%d %H:%M}\t{r.attempts}\t{r.error}")
 
 
-def _write_csv(out: object, rows: list[tuple[object, ...]], zone: ZoneInfo) -> None:
-    writer = csv.writer(out, lineterminator="\n")  # type: ignore[arg-type]
+def _write_csv(out: TextIO, rows: list[tuple[object, ...]], zone: ZoneInfo) -> None:
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for (supplier, account, meter, service, zone_name, period, value, previous, used, at, channel, ref) in rows:
         writer.writerow([supplier, account, meter, service, zone_name, period, _num(value), _num(previous),
-                         _num(used), at.astimezone(zone).isoformat(), channel, ref])  # type: ignore[union-attr]
+                         _num(used), _city_time(at, zone), channel, ref])
+
+
+def _city_time(moment: object, zone: ZoneInfo) -> str:
+    if not isinstance(moment, datetime):
+        raise TypeError(f"an accepted reading without its time: {moment!r}")
+    return moment.astimezone(zone).isoformat()
 
 
 def _num(value: object) -> str:

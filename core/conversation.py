@@ -56,7 +56,8 @@ class Turn:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.session.setdefault("data", {})
+        data: dict[str, Any] = self.session.setdefault("data", {})
+        return data
 
     def say(self, key: str, *, buttons: tuple[tuple[Button, ...], ...] = (), chart: Chart | None = None,
             **params: Any) -> None:
@@ -138,7 +139,7 @@ class Conversation:
 
     def _is_global(self, payload: str) -> bool:
         match = _PAYLOAD.match(payload)
-        return bool(match) and match.group(1) is None and match.group(2) in self.global_buttons
+        return match is not None and match.group(1) is None and match.group(2) in self.global_buttons
 
     async def _text(self, turn: Turn, text: str) -> None:
         command = _command_of(text)

@@ -137,7 +137,9 @@ def _check_row(
     due = _date(values.get("verification_due", ""))
     if due == "bad":
         return f"verification_due {values['verification_due']!r} is not a date YYYY-MM-DD"
-    account_fields = {"address": values["address"], "apartment": values["apartment"], "last_payment": payment}
+    account_fields: dict[str, object] = {"address": values["address"], "apartment": values["apartment"],
+                                         "last_payment": payment}
+    # the ignore: each "bad" was returned above, but mypy does not narrow a str out of a union by ==
     meter = RegisterMeter(values["meter"], service.id, zone, reading, reading_date, due)  # type: ignore[arg-type]
     return (spec.id, number), account_fields, meter
 

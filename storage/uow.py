@@ -23,7 +23,7 @@ from core.periods import Period
 from core.ports import Claim, FailedRow, PendingReplies, PreviousReading, Resident, Submission
 from storage.kept_store import SqlKeptReadings
 from storage.reminder_store import SqlReminderCampaigns
-from storage.upsert import insert_ignoring_conflict
+from storage.upsert import insert_ignoring_conflict, rows_affected
 from storage.models import (
     AccountRow,
     InboundEventRow,
@@ -228,7 +228,7 @@ class SqlReadings:
             result = await self._s.execute(update(ReadingRow).where(
                 ReadingRow.meter_id == reading.meter_id, ReadingRow.period == period, ReadingRow.status.in_(_OPEN)
             ).values(status=ReadingStatus.REPLACED.value))
-            replaced += int(result.rowcount)  # type: ignore[attr-defined]
+            replaced += rows_affected(result)
         row = SubmissionRow(reference=submission.reference, account_id=submission.account_id,
                             resident_id=submission.resident_id, period=period, channel=submission.channel,
                             submitted_at=submission.submitted_at)
@@ -448,7 +448,7 @@ class SqlOutbox:
         where = [OutboxRow.status == "failed"] + ([OutboxRow.id.in_(ids)] if ids is not None else [])
         result = await self._s.execute(update(OutboxRow).where(*where).values(
             status="pending", failed_at=None, attempts=0, retried_at=at, claimed_by=None, claimed_until=None))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return rows_affected(result)
 
     async def renew(self, claim: Claim, ids: list[int]) -> None:
         await _renew(self._s, OutboxRow, OutboxRow.id, claim, ids)
