@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import Claim, FailedRow, PendingReplies, PreviousReading, Resident, Submission
+from core.ports import Claim, FailedRow, PendingReplies, PreviousReading, Resident, Submission, UnitOfWork
 from storage.kept_store import SqlKeptReadings
 from storage.reminder_store import SqlReminderCampaigns
 from storage.upsert import insert_ignoring_conflict, rows_affected
@@ -496,3 +496,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+
+
+def _implements_the_port(uow: SqlUnitOfWork) -> UnitOfWork:
+    """Never called: mypy checks here that this unit of work and each repository implement the core's ports."""
+    return uow

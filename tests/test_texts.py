@@ -19,6 +19,6 @@ def _fields(template: str) -> set[str]:
 
 @pytest.mark.parametrize("key", sorted(k for k, v in texts_uk.TEXTS.items() if isinstance(v, str)))
 def test_a_text_takes_the_same_parameters_in_both_languages(key):
-    english = texts_en.TEXTS[key]
-    assert isinstance(english, str)
-    assert _fields(texts_uk.TEXTS[key]) == _fields(english)
+    ukrainian, english = texts_uk.TEXTS[key], texts_en.TEXTS[key]
+    assert isinstance(ukrainian, str) and isinstance(english, str)
+    assert _fields(ukrainian) == _fields(english)
