@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from core.domain import SupplierSpec
 from core.service import ConversationService
 from core.supplier_config import load_suppliers
+from bot.dialogs.chart_drawer import ChartDrawer
 from bot.dialogs.table import CONVERSATION
 from bot.settings import Settings
 from storage.database import create_engine, migrate
@@ -26,8 +27,10 @@ class App:
     service: ConversationService
     uow_factory: Callable[[], SqlUnitOfWork]
     clock: Callable[[], datetime]
+    charts: ChartDrawer = field(default_factory=ChartDrawer)  # its worker starts at the first chart
 
     async def close(self) -> None:
+        self.charts.close()
         await self.engine.dispose()
 
 

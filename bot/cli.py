@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import errno
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from core.domain import ReadingKind
 from core.periods import Period
 from core.ports import FailedRow
 from core.register import RegisterError, parse_register
@@ -22,10 +25,12 @@ from core.supplier_config import SupplierConfigError
 from bot.bootstrap import App, build_app
 from bot.kept_readings import hand_in_kept_readings
 from bot.settings import Settings
-from storage.register_store import EXPORT_COLUMNS, accepted_readings, import_register
+from storage.register_store import EXPORT_COLUMNS, ExportRow, accepted_readings, import_register
 
 log = logging.getLogger("komunalka")
 DEMO_REGISTER = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
+EXPORT_KINDS = {ReadingKind.TYPED: "reading", ReadingKind.UNCHANGED: "unchanged", ReadingKind.ROLLOVER: "rollover",
+                ReadingKind.REPLACED: "replaced"}  # the export's words for how a value came about
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,7 +157,8 @@ async def _console(app: App, args: argparse.Namespace) -> int:
         print("Demo register loaded. Link the heat account 100000000000001 with the last payment 1234.56.\n")
     # kept readings are handed in (or expired) by whatever runs first: the console needs no token
     await hand_in_kept_readings(app)
-    await ConsoleChannel(app.service, sys.stdout, args.chat, uow_factory=app.uow_factory).run(sys.stdin)
+    await ConsoleChannel(app.service, sys.stdout, args.chat, uow_factory=app.uow_factory,
+                         charts=app.charts).run(sys.stdin)
     return 0
 
 
@@ -163,7 +169,7 @@ async def _import(app: App, path: Path, quiet: bool = False) -> int:
         print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
         return 1
     try:
-        accounts = parse_register(raw, app.suppliers, str(path))
+        accounts = parse_register(raw, app.suppliers, str(path), today=app.clock().astimezone(app.settings.zone).date())
     except RegisterError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -190,15 +196,31 @@ async def _export(app: App, args: argparse.Namespace) -> int:
         return 2
     async with app.uow_factory() as uow:
         rows = await accepted_readings(uow.session, args.supplier, period)
-    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    if not args.out:
+        _write_csv(sys.stdout, rows, app.settings.zone)
+        return 0
     try:
-        _write_csv(out, rows, app.settings.zone)
-    finally:
-        if args.out:
-            out.close()
-    if args.out:
-        print(f"{args.out}: {len(rows)} reading(s)", file=sys.stderr)
+        _write_file(args.out, rows, app.settings.zone)
+    except OSError as exc:
+        print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"{args.out}: {len(rows)} reading(s)", file=sys.stderr)
     return 0
+
+
+def _write_file(path: Path, rows: list[ExportRow], zone: ZoneInfo) -> None:
+    """Write beside the target and rename: a failed export leaves neither a partial file nor a clobbered one."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            _write_csv(out, rows, zone)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 async def _remind(app: App, dry_run: bool) -> int:
@@ -283,18 +305,16 @@ def _print_failed(rows: list[FailedRow], zone: ZoneInfo, none: str) -> None:
               f"{r.failed_at.astimezone(zone):%Y-%m-%d %H:%M}\t{r.attempts}\t{r.error}")
 
 
-def _write_csv(out: TextIO, rows: list[tuple[object, ...]], zone: ZoneInfo) -> None:
+def _write_csv(out: TextIO, rows: list[ExportRow], zone: ZoneInfo) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
-    for (supplier, account, meter, service, zone_name, period, value, previous, used, at, channel, ref) in rows:
-        writer.writerow([supplier, account, meter, service, zone_name, period, _num(value), _num(previous),
-                         _num(used), _city_time(at, zone), channel, ref])
-
-
-def _city_time(moment: object, zone: ZoneInfo) -> str:
-    if not isinstance(moment, datetime):
-        raise TypeError(f"an accepted reading without its time: {moment!r}")
-    return moment.astimezone(zone).isoformat()
+    for r in rows:
+        replaced = r.kind is ReadingKind.REPLACED
+        writer.writerow([r.supplier, r.account, r.meter, r.service, r.zone, r.period, _num(r.reading),
+                         _num(r.previous_reading), _num(r.consumption), r.submitted_at.astimezone(zone).isoformat(),
+                         r.channel, r.reference, EXPORT_KINDS[r.kind], "yes" if replaced else "",
+                         "yes" if r.photo else "", r.new_serial or "",
+                         r.new_installed.isoformat() if r.new_installed else ""])
 
 
 def _num(value: object) -> str:

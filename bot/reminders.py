@@ -229,9 +229,7 @@ class ReminderRunner:
         async def worker() -> None:
             while not queue.empty() and not self._stopping and not self.quiet.contains(self._now()):
                 resident = queue.get_nowait()
-                accounts = [(a.account_id, a.number, [(m.service, m.zone, m.serial) for m in a.meters])
-                            for a in resident.accounts]
-                state = await self._send_one(resident, reminder(campaign, supplier, accounts, today),
+                state = await self._send_one(resident, reminder(campaign, supplier, resident.accounts, today),
                                              campaign.supplier, str(campaign.period), campaign.kind.value)
                 if state is None:
                     continue

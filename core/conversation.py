@@ -44,7 +44,9 @@ class Turn:
     suppliers: Mapping[str, SupplierSpec]
     channel: str
     replies: list[Reply] = field(default_factory=list)
+    notice: Text | None = None  # a short word on the pressed button, for channels that can show one
     table: Mapping[str, Step] = field(default_factory=dict)
+    told: list[tuple[int, Reply]] = field(default_factory=list)  # messages for other residents, by id
 
     @property
     def session(self) -> dict[str, Any]:
@@ -59,9 +61,27 @@ class Turn:
         data: dict[str, Any] = self.session.setdefault("data", {})
         return data
 
+    def local(self, moment: datetime) -> datetime:
+        """A stored moment (UTC) in the city's time zone, as residents read clocks."""
+        return moment.astimezone(self.now.tzinfo)
+
     def say(self, key: str, *, buttons: tuple[tuple[Button, ...], ...] = (), chart: Chart | None = None,
             **params: Any) -> None:
-        self.replies.append(Reply(Text(key, params), buttons, chart))
+        """Add a reply; every moment in it is shown in the city's time zone, whatever zone storage gave."""
+        self.replies.append(Reply(Text(key, {k: self._shown(v) for k, v in params.items()}), buttons, chart))
+
+    def tell(self, resident_id: int, key: str, **params: Any) -> None:
+        """A message for another resident (a household member), sent through the outbox with this step."""
+        self.told.append((resident_id, Reply(Text(key, {k: self._shown(v) for k, v in params.items()}))))
+
+    def _shown(self, value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return self.local(value)
+        if isinstance(value, Text):
+            return Text(value.key, {k: self._shown(v) for k, v in value.params.items()})
+        if isinstance(value, list):
+            return [self._shown(v) for v in value]
+        return value
 
     def button(self, label: str, action: str, arg: str | int | None = None, **params: Any) -> Button:
         """A button valid only on the current screen: its payload carries the screen's number."""
@@ -110,6 +130,7 @@ class Conversation:
     global_buttons: Mapping[str, Handler]
     start: Handler
     cancel: Handler
+    home: Handler  # the main menu, where a start ends
     stale: Handler
     unsupported: Handler
 
@@ -117,7 +138,10 @@ class Conversation:
         turn.table = self.steps
         if turn.step not in self.steps:
             if not (isinstance(event, ButtonPressed) and self._is_global(event.payload)):
-                await self.start(turn, "")
+                await self.start(turn, "")  # a first message is a start: the greeting and the notice
+                command = self.commands.get(_command_of(event.text)) if isinstance(event, TextReceived) else None
+                if command is not None and command not in (self.start, self.cancel, self.home):
+                    await command(turn, "")  # ... and then what was asked, /help or /language
                 return
             turn.session["step"] = "menu"  # a global button (under a reminder) works without a greeting first
         match event:

@@ -120,6 +120,11 @@ class Reading:
     channel: str
     reference: str
     accepted_at: datetime | None = None  # when it was accepted (later than submitted_at for a kept one)
+    submitted_by: int | None = None  # the resident; None once they asked to be forgotten
+    # a replaced meter: the new one's serial, installation date and reading when installed, where known
+    new_serial: str | None = None
+    new_installed: date | None = None
+    new_start: Decimal | None = None
 
 
 def normalize_account_number(text: str) -> str:

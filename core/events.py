@@ -45,8 +45,11 @@ class TextReceived:
 
 @dataclass(frozen=True)
 class ButtonPressed:
+    """``origin`` is the platform's handle of the message the button was on ("" when it has none)."""
+
     chat: ChatRef
     payload: str
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,13 +102,31 @@ class Button:
 
 
 @dataclass(frozen=True)
+class ChartLine:
+    """One meter's values over the chart's periods; None where there is nothing to show."""
+
+    label: Text
+    values: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class ChartPanel:
+    """Lines that count in one unit, drawn on one axis; ``axis`` names the quantity and the unit."""
+
+    axis: Text
+    lines: tuple[ChartLine, ...]
+
+
+@dataclass(frozen=True)
 class Chart:
-    """A picture to draw: one line of values per series, over the same periods."""
+    """A picture to draw: one panel per unit, stacked over the same periods ("2026-11").
+
+    Two units never share an axis; a heat account's chart has a Gcal panel and an m³ panel.
+    """
 
     title: Text
     periods: tuple[str, ...]
-    series: tuple[tuple[str, tuple[float | None, ...]], ...]
-    unit: Text | str
+    panels: tuple[ChartPanel, ...]
 
 
 @dataclass(frozen=True)
@@ -115,14 +136,37 @@ class Reply:
     chart: Chart | None = None
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The replies to one event with what a channel may use to place them: the message whose button
+    was pressed (``origin``) and a short ``notice`` for that button, which a channel able to show one
+    (Telegram's answer to a callback query) may show instead of the replies."""
+
+    replies: tuple[Reply, ...]
+    origin: str = ""
+    notice: Text | None = None
+
+
 # Replies as JSON, so that they can wait in the outbox across a crash.
 
-def encode_replies(replies: tuple[Reply, ...]) -> str:
-    return json.dumps([_encode(r) for r in replies], ensure_ascii=False, separators=(",", ":"))
+def encode_replies(replies: tuple[Reply, ...], *, origin: str = "", notice: Text | None = None) -> str:
+    """A plain list when there is nothing but replies: the form rows had before origins and notices."""
+    body: Any = [_encode(r) for r in replies]
+    if origin or notice is not None:
+        body = {"replies": body, "origin": origin, "notice": _encode(notice)}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_answer(text: str) -> Answer:
+    body = json.loads(text)
+    if isinstance(body, list):
+        return Answer(tuple(_decode(r) for r in body))
+    return Answer(tuple(_decode(r) for r in body["replies"]), str(body.get("origin") or ""),
+                  _decode(body.get("notice")))
 
 
 def decode_replies(text: str) -> tuple[Reply, ...]:
-    return tuple(_decode(r) for r in json.loads(text))
+    return decode_answer(text).replies
 
 
 def _encode(value: Any) -> Any:
@@ -135,7 +179,8 @@ def _encode(value: Any) -> Any:
         return {"$button": _encode(value.label), "d": value.payload}
     if isinstance(value, Chart):
         return {"$chart": _encode(value.title), "periods": list(value.periods),
-                "series": [[name, list(points)] for name, points in value.series], "unit": _encode(value.unit)}
+                "panels": [{"axis": _encode(p.axis), "lines": [[_encode(line.label), list(line.values)]
+                                                                for line in p.lines]} for p in value.panels]}
     if isinstance(value, Decimal):
         return {"$decimal": str(value)}
     if isinstance(value, datetime):
@@ -164,8 +209,7 @@ def _decode(value: Any) -> Any:
     if "$button" in value:
         return Button(_decode(value["$button"]), value["d"])
     if "$chart" in value:
-        return Chart(_decode(value["$chart"]), tuple(value["periods"]),
-                     tuple((name, tuple(points)) for name, points in value["series"]), _decode(value["unit"]))
+        return _decode_chart(value)
     if "$decimal" in value:
         return Decimal(value["$decimal"])
     if "$datetime" in value:
@@ -177,3 +221,16 @@ def _decode(value: Any) -> Any:
     if "$map" in value:
         return {k: _decode(v) for k, v in value["$map"].items()}
     raise ValueError(f"not an encoded reply part: {value!r}")
+
+
+def _decode_chart(value: dict[str, Any]) -> Chart:
+    if "panels" in value:
+        panels = tuple(ChartPanel(_decode(p["axis"]), tuple(ChartLine(_decode(label), tuple(values))
+                                                            for label, values in p["lines"]))
+                       for p in value["panels"])
+    else:  # written by a release that drew every unit on one axis: still sendable after an upgrade
+        unit = _decode(value["unit"])
+        panels = (ChartPanel(unit if isinstance(unit, Text) else Text("chart_label_raw", {"label": unit}),
+                             tuple(ChartLine(Text("chart_label_raw", {"label": name}), tuple(points))
+                                   for name, points in value["series"])),)
+    return Chart(_decode(value["$chart"]), tuple(value["periods"]), panels)

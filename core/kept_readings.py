@@ -122,7 +122,7 @@ def expiry_notice(supplier: SupplierSpec, kept: KeptSubmission, today: date) -> 
     window, is_open = window_for_submission(supplier.window, today)
     then = (t("kept_expired_open_now", period=window.period, closes=window.closes) if is_open
             else t("kept_expired_opens", period=window.period, opens=window.opens, closes=window.closes))
-    submit = global_button("btn_submit_account", "sub", str(kept.account_id), number=mask_account(kept.account_number))
+    submit = global_button("btn_submit_kept", "sub", str(kept.account_id), number=mask_account(kept.account_number))
     return Reply(
         t("kept_expired", account=_account(supplier, kept.account_number), period=kept.period, closes=closed.closes,
           then=then),

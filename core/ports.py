@@ -32,6 +32,9 @@ class NewReading:
     consumption: Decimal | None
     kind: ReadingKind
     evidence: str | None = None
+    new_serial: str | None = None
+    new_installed: date | None = None
+    new_start: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,18 @@ class Submission:
     submitted_at: datetime
     status: ReadingStatus  # ACCEPTED, or PENDING when kept outside the window
     readings: tuple[NewReading, ...]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A stored submission as its receipt shows it: the account, when, and each reading's status now."""
+
+    reference: str
+    account: Account  # with its meters, to name them
+    resident_id: int | None  # who handed it in; None once they asked to be forgotten
+    period: Period
+    submitted_at: datetime  # UTC, as storage gives it back
+    readings: tuple[Reading, ...]  # in the order they were handed in
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,9 @@ class Residents(Protocol):
         """Delete the resident, their links, preferences and state; readings stay, unattributed."""
 
     async def set_reachable(self, chat: ChatRef, reachable: bool) -> None: ...
+
+    async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:
+        """Where and in which language to tell another resident something (None: forgotten)."""
 
 
 class Accounts(Protocol):
@@ -90,7 +108,7 @@ class LinkAttempts(Protocol):
 
 
 class Readings(Protocol):
-    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+    async def previous(self, meter_id: int, before: Period) -> Reading | None:
         """The last accepted reading of a period before ``before``."""
 
     async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
@@ -105,6 +123,12 @@ class Readings(Protocol):
 
     async def history(self, meter_id: int, periods: int) -> list[Reading]:
         """Accepted readings of the last ``periods`` periods, newest first."""
+
+    async def submissions(self, resident_id: int | None, account_ids: list[int], limit: int) -> list[Receipt]:
+        """The last ``limit`` submissions the resident handed in or of these accounts, newest first."""
+
+    async def by_reference(self, reference: str) -> Receipt | None:
+        """The submission with this reference (as issued: "KM-2611-7F3K9Q"), whoever handed it in."""
 
 
 @dataclass(frozen=True)
@@ -253,6 +277,8 @@ class MissingMeter:
 class DueAccount:
     account_id: int
     number: str
+    address: str = ""
+    apartment: str = ""
     meters: list[MissingMeter] = field(default_factory=list)
 
 

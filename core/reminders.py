@@ -84,7 +84,8 @@ def verification_campaign(meter_id: int, due: date) -> str:
     return f"verify-{meter_id}-{due.isoformat()}"
 
 
-DueRow = tuple[int, ChatRef, str, int, str, MissingMeter]  # resident, chat, language, account id, number, meter
+# resident, chat, language, account id, number, address, apartment, meter
+DueRow = tuple[int, ChatRef, str, int, str, str, str, MissingMeter]
 
 
 def due_page(rows: list[DueRow], limit: int) -> list[DueResident]:
@@ -96,11 +97,11 @@ def due_page(rows: list[DueRow], limit: int) -> list[DueResident]:
         last = rows[-1][0]
         rows = [r for r in rows if r[0] != last]
     residents: list[DueResident] = []
-    for resident_id, chat, language, account_id, number, meter in rows:
+    for resident_id, chat, language, account_id, number, address, apartment, meter in rows:
         if not residents or residents[-1].resident_id != resident_id:
             residents.append(DueResident(resident_id, chat, language))
         accounts = residents[-1].accounts
         if not accounts or accounts[-1].account_id != account_id:
-            accounts.append(DueAccount(account_id, number))
+            accounts.append(DueAccount(account_id, number, address, apartment))
         accounts[-1].meters.append(meter)
     return residents

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from core.conversation import Conversation, Turn
 from core.domain import SupplierSpec
-from core.events import ChatRef, Inbound, Reply, Text, encode_replies
+from core.events import ButtonPressed, ChatRef, Inbound, Reply, Text, encode_replies
 from core.ports import Claim, UnitOfWork
 from core.resident_locks import ResidentLocks
 
@@ -28,6 +28,8 @@ class Outcome:
     replies: tuple[Reply, ...]
     duplicate: bool = False
     outbox_id: int | None = None  # where the replies wait until the channel says they were sent
+    origin: str = ""  # the message whose button was pressed, as the platform names it
+    notice: Text | None = None  # a short word on that button, for channels that can show one
 
 
 class Deferred(Exception):
@@ -138,8 +140,14 @@ class ConversationService:
             # state that does not survive JSON fails here, not after a restart
             resident.session = json.loads(json.dumps(resident.session))
             await uow.residents.save(resident)
+        for resident_id, reply in turn.told:  # always through the outbox: they may be on another channel
+            contact = await uow.residents.contact(resident_id)
+            if contact is not None:
+                await uow.outbox.add(contact[0], contact[1], encode_replies((reply,)), self._clock())
         replies = tuple(turn.replies)
+        origin = event.origin if isinstance(event, ButtonPressed) else ""
         outbox_id = None
         if outbox and replies:
-            outbox_id = await uow.outbox.add(chat, resident.language, encode_replies(replies), self._clock(), claim)
-        return Outcome(chat, resident.language, replies, outbox_id=outbox_id)
+            body = encode_replies(replies, origin=origin, notice=turn.notice)
+            outbox_id = await uow.outbox.add(chat, resident.language, body, self._clock(), claim)
+        return Outcome(chat, resident.language, replies, outbox_id=outbox_id, origin=origin, notice=turn.notice)

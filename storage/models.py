@@ -129,6 +129,10 @@ class ReadingRow(Base):
     evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # a replaced meter (kind 'replaced'): what the resident told of the new one
+    new_serial: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    new_installed: Mapped[date | None] = mapped_column(Date, nullable=True)
+    new_start: Mapped[Decimal | None] = mapped_column(Milli, nullable=True)
 
 
 class InboundEventRow(Base):

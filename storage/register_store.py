@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain import ReadingStatus
+from core.domain import ReadingKind, ReadingStatus
 from core.periods import Period
 from core.register import RegisterAccount
 from storage.models import AccountRow, MeterRow, ReadingRow, SubmissionRow
@@ -66,15 +69,39 @@ def _changed(row: object, values: Mapping[str, object]) -> bool:
 
 
 EXPORT_COLUMNS = ("supplier", "account", "meter", "service", "zone", "period", "reading", "previous_reading",
-                  "consumption", "submitted_at", "channel", "reference")
+                  "consumption", "submitted_at", "channel", "reference",
+                  "kind", "new_meter", "photo", "new_serial", "new_installed")
 
 
-async def accepted_readings(session: AsyncSession, supplier: str, period: Period) -> list[tuple[object, ...]]:
+class ExportRow(NamedTuple):
+    """One accepted reading as the supplier's billing takes it in (consumption as billed)."""
+
+    supplier: str
+    account: str
+    meter: str
+    service: str
+    zone: str
+    period: str
+    reading: Decimal
+    previous_reading: Decimal | None
+    consumption: Decimal | None
+    submitted_at: datetime
+    channel: str
+    reference: str
+    kind: ReadingKind
+    photo: bool
+    new_serial: str | None
+    new_installed: date | None
+
+
+async def accepted_readings(session: AsyncSession, supplier: str, period: Period) -> list[ExportRow]:
     """Rows of the export, in account and meter order: what the supplier's billing takes in."""
     rows = await session.execute(
         select(AccountRow.supplier, AccountRow.number, MeterRow.serial, MeterRow.service, MeterRow.zone,
                ReadingRow.period, ReadingRow.value, ReadingRow.previous_value, ReadingRow.consumption,
-               ReadingRow.accepted_at, SubmissionRow.channel, SubmissionRow.reference)
+               ReadingRow.accepted_at, SubmissionRow.channel, SubmissionRow.reference, ReadingRow.kind,
+               ReadingRow.evidence.is_not(None), ReadingRow.new_serial, ReadingRow.new_installed,
+               ReadingRow.new_start)
         .join(MeterRow, MeterRow.id == ReadingRow.meter_id)
         .join(AccountRow, AccountRow.id == MeterRow.account_id)
         .join(SubmissionRow, SubmissionRow.id == ReadingRow.submission_id)
@@ -82,4 +109,14 @@ async def accepted_readings(session: AsyncSession, supplier: str, period: Period
                ReadingRow.status == ReadingStatus.ACCEPTED.value)
         .order_by(AccountRow.number, MeterRow.serial, MeterRow.zone)
     )
-    return [tuple(r) for r in rows]
+    return [_export_row(r) for r in rows]
+
+
+def _export_row(columns: Any) -> ExportRow:
+    (supplier, number, serial, service, zone, period, value, previous, used, at, channel, reference, kind, photo,
+     new_serial, new_installed, new_start) = columns
+    if kind == ReadingKind.REPLACED.value:
+        # the old meter's last value says nothing of the new one's use; its start reading does
+        used = value - new_start if new_start is not None and value >= new_start else None
+    return ExportRow(supplier, number, serial, service, zone, period, value, previous, used, at, channel, reference,
+                     ReadingKind(kind), bool(photo), new_serial, new_installed)

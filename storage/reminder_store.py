@@ -98,12 +98,14 @@ class SqlReminderCampaigns:
         connection = await self._s.connection()
         rows = (await connection.execute(
             _joined([ResidentRow.id, ResidentRow.channel, ResidentRow.external_id, ResidentRow.language,
-                     AccountRow.id, AccountRow.number, MeterRow.serial, MeterRow.service, MeterRow.zone])
+                     AccountRow.id, AccountRow.number, AccountRow.address, AccountRow.apartment, MeterRow.serial,
+                     MeterRow.service, MeterRow.zone])
             .where(_due_filter(supplier, period, campaign, today, channels), ResidentRow.id > after)
             .order_by(ResidentRow.id, LinkRow.id, MeterRow.id).limit(limit))).all()
-        return due_page([(rid, ChatRef(channel, external), language, account_id, number,
+        return due_page([(rid, ChatRef(channel, external), language, account_id, number, address, apartment,
                           MissingMeter(serial, service, zone))
-                         for rid, channel, external, language, account_id, number, serial, service, zone in rows],
+                         for rid, channel, external, language, account_id, number, address, apartment, serial, service,
+                         zone in rows],
                         limit)
 
     async def count_due(self, supplier: str, period: Period, campaign: str, today: date, channels: list[str]) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import Claim, FailedRow, PendingReplies, PreviousReading, Resident, Submission, UnitOfWork
+from core.ports import Claim, FailedRow, PendingReplies, Receipt, Resident, Submission, UnitOfWork
 from storage.kept_store import SqlKeptReadings
 from storage.reminder_store import SqlReminderCampaigns
 from storage.upsert import insert_ignoring_conflict, rows_affected
@@ -58,7 +58,8 @@ def to_account(row: AccountRow, meters: list[MeterRow]) -> Account:
 def to_reading(row: ReadingRow, submission: SubmissionRow) -> Reading:
     return Reading(row.meter_id, Period.parse(row.period), row.value, row.previous_value, row.consumption,
                    ReadingKind(row.kind), ReadingStatus(row.status), row.submitted_at, submission.channel,
-                   submission.reference, row.accepted_at)
+                   submission.reference, row.accepted_at, submission.resident_id, new_serial=row.new_serial,
+                   new_installed=row.new_installed, new_start=row.new_start)
 
 
 class SqlResidents:
@@ -128,6 +129,11 @@ class SqlResidents:
         await self._s.execute(delete(ReminderPreferenceRow).where(ReminderPreferenceRow.resident_id == resident_id))
         await self._s.execute(delete(ResidentRow).where(ResidentRow.id == resident_id))
 
+    async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:
+        row = (await self._s.execute(select(ResidentRow.channel, ResidentRow.external_id, ResidentRow.language)
+                                     .where(ResidentRow.id == resident_id))).first()
+        return (ChatRef(row[0], row[1]), row[2]) if row else None
+
     async def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
         if chat in self._rows:
             self._rows[chat].reachable = reachable
@@ -146,6 +152,10 @@ class SqlAccounts:
             select(MeterRow).where(MeterRow.account_id.in_([r.id for r in rows])).order_by(MeterRow.id)
         )).scalars().all()
         return [to_account(r, [m for m in meters if m.account_id == r.id]) for r in rows]
+
+    async def by_ids(self, account_ids: list[int]) -> list[Account]:
+        rows = (await self._s.execute(select(AccountRow).where(AccountRow.id.in_(set(account_ids))))).scalars().all()
+        return await self._with_meters(list(rows))
 
     async def find(self, supplier: str, number: str) -> Account | None:
         row = (await self._s.execute(
@@ -199,11 +209,11 @@ class SqlReadings:
         return select(ReadingRow, SubmissionRow).join(SubmissionRow).where(
             ReadingRow.meter_id == meter_id, ReadingRow.status == ReadingStatus.ACCEPTED.value)
 
-    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+    async def previous(self, meter_id: int, before: Period) -> Reading | None:
         row = (await self._s.execute(
             self._accepted(meter_id).where(ReadingRow.period < str(before)).order_by(ReadingRow.period.desc()).limit(1)
         )).first()
-        return PreviousReading(row[0].value, row[0].submitted_at.date()) if row else None
+        return to_reading(row[0], row[1]) if row else None
 
     async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
         rows = (await self._s.execute(
@@ -239,7 +249,8 @@ class SqlReadings:
             ReadingRow(submission_id=row.id, meter_id=r.meter_id, period=period, value=r.value,
                        previous_value=r.previous_value, consumption=r.consumption, kind=r.kind.value,
                        status=submission.status.value, evidence=r.evidence, submitted_at=submission.submitted_at,
-                       accepted_at=submission.submitted_at if accepted else None)
+                       accepted_at=submission.submitted_at if accepted else None, new_serial=r.new_serial,
+                       new_installed=r.new_installed, new_start=r.new_start)
             for r in submission.readings
         )
         await self._s.flush()
@@ -249,6 +260,31 @@ class SqlReadings:
         rows = (await self._s.execute(
             self._accepted(meter_id).order_by(ReadingRow.period.desc()).limit(periods))).all()
         return [to_reading(r, s) for r, s in rows]
+
+    async def submissions(self, resident_id: int | None, account_ids: list[int], limit: int) -> list[Receipt]:
+        # never "resident_id IS NULL": that would show every forgotten resident's submissions
+        whose = ([SubmissionRow.resident_id == resident_id] if resident_id is not None else []) + (
+            [SubmissionRow.account_id.in_(account_ids)] if account_ids else [])
+        if not whose:
+            return []
+        rows = (await self._s.execute(select(SubmissionRow).where(or_(*whose)).order_by(
+            SubmissionRow.submitted_at.desc(), SubmissionRow.id.desc()).limit(limit))).scalars().all()
+        return await self._receipts(list(rows))
+
+    async def by_reference(self, reference: str) -> Receipt | None:
+        row = (await self._s.execute(
+            select(SubmissionRow).where(SubmissionRow.reference == reference))).scalar_one_or_none()
+        return (await self._receipts([row]))[0] if row else None
+
+    async def _receipts(self, submissions: list[SubmissionRow]) -> list[Receipt]:
+        if not submissions:
+            return []
+        readings = (await self._s.execute(select(ReadingRow).where(
+            ReadingRow.submission_id.in_([s.id for s in submissions])).order_by(ReadingRow.id))).scalars().all()
+        accounts = {a.id: a for a in await SqlAccounts(self._s).by_ids([s.account_id for s in submissions])}
+        return [Receipt(s.reference, accounts[s.account_id], s.resident_id, Period.parse(s.period), s.submitted_at,
+                        tuple(to_reading(r, s) for r in readings if r.submission_id == s.id))
+                for s in submissions]
 
 
 class SqlReminderPreferences:

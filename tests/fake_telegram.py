@@ -49,6 +49,8 @@ class FakeTelegram:
         self._recent: deque[float] = deque()
         self._recent_chat: dict[int, float] = {}
         self._message_ids = itertools.count(1)
+        self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)  # chat -> message_id -> message
+        self.too_old: set[int] = set()  # message ids Telegram no longer lets the bot edit
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -82,21 +84,39 @@ class FakeTelegram:
         return [c for c in self.calls if c.method in ("sendMessage", "sendPhoto") and c.status == 200
                 and (chat_id is None or int(c.params["chat_id"]) == chat_id)]
 
+    def shown(self, chat_id: int | None = None) -> list[Call]:
+        """New messages and texts edited in, in the order the resident saw them."""
+        return [c for c in self.calls if c.method in ("sendMessage", "sendPhoto", "editMessageText")
+                and c.status == 200 and (chat_id is None or int(c.params["chat_id"]) == chat_id)]
+
     def texts(self, chat_id: int) -> list[str]:
-        return [c.params.get("text") or c.params.get("caption", "") for c in self.sent(chat_id)]
+        return [c.params.get("text") or c.params.get("caption", "") for c in self.shown(chat_id)]
+
+    def live_keyboards(self, chat_id: int) -> list[int]:
+        """The chat's messages that still carry buttons, oldest first."""
+        return [i for i, m in sorted(self.messages[chat_id].items()) if m.get("reply_markup")]
 
     def last_keyboard(self, chat_id: int) -> list[dict[str, str]]:
-        for call in reversed(self.sent(chat_id)):
-            markup = call.params.get("reply_markup")
-            if markup:
-                return [b for row in markup["inline_keyboard"] for b in row]
-        return []
+        live = self.live_keyboards(chat_id)
+        return _buttons_of(self.messages[chat_id][live[-1]]) if live else []
 
     def button(self, chat_id: int, label: str) -> str:
         for b in self.last_keyboard(chat_id):
             if b["text"] == label:
                 return b["callback_data"]
         raise AssertionError(f"no button {label!r} in {[b['text'] for b in self.last_keyboard(chat_id)]}")
+
+    def tap(self, chat_id: int, label: str, update_id: int | None = None) -> dict[str, Any]:
+        """The update Telegram sends when the resident taps the newest button so labelled."""
+        for message_id in reversed(self.live_keyboards(chat_id)):
+            for b in _buttons_of(self.messages[chat_id][message_id]):
+                if b["text"] == label:
+                    return callback_update(chat_id, b["callback_data"], update_id, message_id=message_id)
+        raise AssertionError(f"no button {label!r} in {[b['text'] for b in self.last_keyboard(chat_id)]}")
+
+    def notices(self) -> list[str]:
+        """Texts shown on pressed buttons (answerCallbackQuery with a text)."""
+        return [c.params["text"] for c in self.method_calls("answerCallbackQuery") if c.params.get("text")]
 
     def method_calls(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -175,7 +195,36 @@ class FakeTelegram:
                    "chat": {"id": chat_id, "type": "private"}, "from": BOT_USER, **content}
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
+        self.messages[chat_id][message["message_id"]] = message
         return _ok(message)
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> web.Response:
+        return self._edit(params, {"text": params.get("text", "")})
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> web.Response:
+        return self._edit(params, {})
+
+    def _edit(self, params: dict[str, Any], content: dict[str, Any]) -> web.Response:
+        """Like Telegram: a markup left out takes the keyboard away; an edit that changes nothing is refused."""
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        if chat_id in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        message = self.messages[chat_id].get(message_id)
+        if message is None:
+            return _error(400, "Bad Request: message to edit not found")
+        if message_id in self.too_old:
+            return _error(400, "Bad Request: message can't be edited")
+        if content and "text" not in message:
+            return _error(400, "Bad Request: there is no text in the message to edit")
+        edited = {**message, **content}
+        edited.pop("reply_markup", None)
+        if params.get("reply_markup"):
+            edited["reply_markup"] = params["reply_markup"]
+        if edited == message:
+            return _error(400, "Bad Request: message is not modified: specified new message content and reply "
+                               "markup are exactly the same as a current content and reply markup of the message")
+        self.messages[chat_id][message_id] = edited
+        return _ok({**edited, "edit_date": int(time.time())})
 
     def _over_limit(self, chat_id: int) -> int:
         now = time.monotonic()
@@ -191,6 +240,10 @@ class FakeTelegram:
             self._recent.append(now)
         self._recent_chat[chat_id] = now
         return 0
+
+
+def _buttons_of(message: dict[str, Any]) -> list[dict[str, str]]:
+    return [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -244,10 +297,10 @@ def message_update(chat_id: int, text: str | None = None, update_id: int | None 
     return {"update_id": update_id if update_id is not None else next(_update_ids), "message": message}
 
 
-def callback_update(chat_id: int, data: str, update_id: int | None = None) -> dict[str, Any]:
+def callback_update(chat_id: int, data: str, update_id: int | None = None, message_id: int = 1) -> dict[str, Any]:
     return {"update_id": update_id if update_id is not None else next(_update_ids), "callback_query": {
         "id": str(next(_update_ids)), "from": user(chat_id), "chat_instance": "ci-1", "data": data,
-        "message": {"message_id": 1, "date": int(time.time()), "chat": private_chat(chat_id), "from": BOT_USER,
+        "message": {"message_id": message_id, "date": int(time.time()), "chat": private_chat(chat_id), "from": BOT_USER,
                     "text": "…"}}}
 
 

@@ -18,7 +18,7 @@ from core.ports import (
     KeptSubmission,
     MissingMeter,
     PendingReplies,
-    PreviousReading,
+    Receipt,
     Resident,
     RunState,
     Submission,
@@ -131,6 +131,12 @@ class _Residents:
         self.s.links = [link for link in self.s.links if link[0] != resident_id]
         self.s.submissions = [replace(x, resident_id=None) if x.resident_id == resident_id else x
                               for x in self.s.submissions]
+        self.s.readings = [replace(r, submitted_by=None) if r.submitted_by == resident_id else r
+                           for r in self.s.readings]
+
+    async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:
+        return next(((chat, row["language"]) for chat, row in self.s.residents.items() if row["id"] == resident_id),
+                    None)
 
     async def set_reachable(self, chat: ChatRef, reachable: bool) -> None:
         if chat in self.s.residents:
@@ -165,13 +171,13 @@ class _LinkAttempts:
         return sum(1 for f in self.s.failures if f[:2] == (supplier, number) and f[2] > since)
 
     async def record_failure(self, supplier: str, number: str, at: datetime) -> None:
-        self.s.failures.append((supplier, number, at))
+        self.s.failures.append((supplier, number, _utc(at)))
 
     async def locked_until(self, supplier: str, number: str) -> datetime | None:
         return self.s.locks.get((supplier, number))
 
     async def lock(self, supplier: str, number: str, until: datetime) -> None:
-        self.s.locks[(supplier, number)] = until
+        self.s.locks[(supplier, number)] = _utc(until)
 
 
 class _Readings:
@@ -182,9 +188,9 @@ class _Readings:
         return sorted((r for r in self.s.readings if r.meter_id == meter_id and r.status is ReadingStatus.ACCEPTED),
                       key=lambda r: r.period, reverse=True)
 
-    async def previous(self, meter_id: int, before: Period) -> PreviousReading | None:
+    async def previous(self, meter_id: int, before: Period) -> Reading | None:
         earlier = [r for r in self._accepted(meter_id) if r.period < before]
-        return PreviousReading(earlier[0].value, earlier[0].submitted_at.date()) if earlier else None
+        return earlier[0] if earlier else None
 
     async def recent_consumption(self, meter_id: int, before: Period, count: int) -> list[Decimal]:
         return [r.consumption for r in self._accepted(meter_id)
@@ -207,7 +213,8 @@ class _Readings:
         at = submission.submitted_at.astimezone(timezone.utc)  # as the database gives it back
         kept += [Reading(n.meter_id, submission.period, n.value, n.previous_value, n.consumption, n.kind,
                          submission.status, at, submission.channel, submission.reference,
-                         at if submission.status is ReadingStatus.ACCEPTED else None)
+                         at if submission.status is ReadingStatus.ACCEPTED else None, submission.resident_id,
+                         new_serial=n.new_serial, new_installed=n.new_installed, new_start=n.new_start)
                  for n in submission.readings]
         self.s.readings = kept
         self.s.submissions.append(submission)
@@ -215,6 +222,19 @@ class _Readings:
 
     async def history(self, meter_id: int, periods: int) -> list[Reading]:
         return self._accepted(meter_id)[:periods]
+
+    async def submissions(self, resident_id: int | None, account_ids: list[int], limit: int) -> list[Receipt]:
+        mine = [(x.submitted_at, n, x) for n, x in enumerate(self.s.submissions)
+                if (resident_id is not None and x.resident_id == resident_id) or x.account_id in account_ids]
+        return [self._receipt(x) for _, _, x in sorted(mine, key=lambda m: m[:2], reverse=True)[:limit]]
+
+    async def by_reference(self, reference: str) -> Receipt | None:
+        return next((self._receipt(x) for x in self.s.submissions if x.reference == reference), None)
+
+    def _receipt(self, x: Submission) -> Receipt:
+        return Receipt(x.reference, self.s.accounts[x.account_id], x.resident_id, x.period,
+                       x.submitted_at.astimezone(timezone.utc),  # as the database gives it back
+                       tuple(r for r in self.s.readings if r.reference == x.reference))
 
 
 class _Kept:
@@ -468,7 +488,7 @@ class _Campaigns:
     async def due_residents(self, supplier: str, period: Period, campaign: str, today: date, after: int, limit: int,
                             channels: list[str]) -> list[DueResident]:
         rows = [r for r in self._rows(supplier, period, campaign, today, channels) if r[0] > after][:limit]
-        return due_page([(resident_id, chat, language, account.id, account.number,
+        return due_page([(resident_id, chat, language, account.id, account.number, account.address, account.apartment,
                           MissingMeter(meter.serial, meter.service, meter.zone))
                          for resident_id, chat, language, account, meter in rows], limit)
 

@@ -8,9 +8,17 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from core.domain import ReadingKind, ReadingStatus
+from core.periods import Period
+from core.ports import NewReading, Submission
+from core.register import parse_register
+from storage.register_store import import_register
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo" / "register.csv"
@@ -65,6 +73,8 @@ def test_a_demo_conversation_on_the_console_ends_with_a_receipt_and_the_export_s
     ]
     assert rows[0]["submitted_at"] == "2026-11-20T12:00:00+02:00"
     assert rows[0]["reference"].startswith("KM-2611-")
+    assert [(r["kind"], r["new_meter"], r["photo"], r["new_serial"], r["new_installed"]) for r in rows] == [
+        ("reading", "", "", "", ""), ("unchanged", "", "", "", ""), ("unchanged", "", "", "", "")]
 
 
 def test_the_console_continues_where_the_resident_left_off(env, tmp_path):
@@ -79,7 +89,106 @@ def test_export_with_no_readings_is_a_header_alone_and_can_go_to_a_file(env, tmp
     result = run(env, "readings", "export", "--supplier", "gas", "--period", "2026-11", "--out", str(out))
     assert result.returncode == 0
     assert out.read_text() == ("supplier,account,meter,service,zone,period,reading,previous_reading,consumption,"
-                               "submitted_at,channel,reference\n")
+                               "submitted_at,channel,reference,kind,new_meter,photo,new_serial,new_installed\n")
+
+
+async def hand_in_a_replaced_meter(url: str) -> None:
+    """The demo register, and heat readings for November: a replaced meter, another without its start, a photo."""
+    from bot.bootstrap import build_app
+    from bot.settings import Settings
+
+    app = await build_app(Settings(_env_file=None, database_url=url))
+    try:
+        async with app.uow_factory() as uow:
+            await import_register(uow.session, parse_register(DEMO.read_bytes(), app.suppliers))
+            heat = await uow.accounts.find("heat", "100000000000001")
+            assert heat is not None
+            ht, hw1, hw2 = (m.id for m in heat.meters)
+            await uow.readings.submit(Submission(
+                heat.id, None, Period(2026, 11), "telegram", "KM-2611-NEW001",
+                datetime(2026, 11, 20, 10, tzinfo=timezone.utc), ReadingStatus.ACCEPTED, (
+                    NewReading(ht, Decimal("3.5"), Decimal("1520.125"), None, ReadingKind.REPLACED, "photo-1",
+                               new_serial="HT-9001", new_installed=date(2026, 11, 12), new_start=Decimal("0.125")),
+                    NewReading(hw1, Decimal("2"), Decimal("312.4"), None, ReadingKind.REPLACED, new_serial="HW-9"),
+                    NewReading(hw2, Decimal("99"), Decimal("98.75"), Decimal("0.25"), ReadingKind.TYPED))))
+            await uow.commit()
+    finally:
+        await app.close()
+
+
+async def test_export_says_how_each_value_came_about_and_what_replaced_the_meter(env):
+    await hand_in_a_replaced_meter(env["KOMUNALKA_DATABASE_URL"])
+    result = run(env, "readings", "export", "--supplier", "heat", "--period", "2026-11")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith(",channel,reference,kind,new_meter,photo,new_serial,new_installed")
+    assert lines[1:] == [
+        "heat,100000000000001,HT-0001,heating,,2026-11,3.5,1520.125,3.375,2026-11-20T12:00:00+02:00,telegram,"
+        "KM-2611-NEW001,replaced,yes,yes,HT-9001,2026-11-12",
+        "heat,100000000000001,HW-1001,hot_water,,2026-11,2,312.4,,2026-11-20T12:00:00+02:00,telegram,"
+        "KM-2611-NEW001,replaced,yes,,HW-9,",
+        "heat,100000000000001,HW-1002,hot_water,,2026-11,99,98.75,0.25,2026-11-20T12:00:00+02:00,telegram,"
+        "KM-2611-NEW001,reading,,,,",
+    ]
+
+
+REPLACED = "\n".join([
+    "2", "1", "Тепло та гаряча вода", "100 000 000 000 001", "1234,56",  # link the heat account
+    "1",  # submit readings
+    "14",  # below 1520.125
+    "Лічильник замінили",
+    "NM-7",  # the new meter's serial
+    "05.11.2026",  # installed
+    "2",  # its reading when installed
+    "Пропустити",  # no photo of the act
+    "Без змін",
+    "Без змін",
+    "✅ Підтвердити",
+]) + "\n"
+
+
+def test_a_meter_replaced_in_the_console_is_exported_with_the_new_meter(env, tmp_path):
+    result = run(env, "console", "--demo", stdin=REPLACED, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Номер квитанції: KM-2611-" in result.stdout
+    row = heat_export(env, "2026-11")[0]
+    assert {k: row[k] for k in ("meter", "reading", "consumption", "kind", "new_meter", "photo", "new_serial",
+                                "new_installed")} == {
+        "meter": "HT-0001", "reading": "14", "consumption": "12", "kind": "replaced", "new_meter": "yes",
+        "photo": "", "new_serial": "NM-7", "new_installed": "2026-11-05"}
+
+
+def unwritable(tmp_path: Path, case: str) -> Path:
+    if case == "missing directory":
+        return tmp_path / "no" / "such" / "out.csv"
+    if case == "a directory":
+        return tmp_path
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.geteuid() == 0:  # root writes anywhere it has permission bits for; sysfs refuses it new files
+        return Path("/sys/komunalka-export.csv")
+    return locked / "out.csv"
+
+
+@pytest.mark.parametrize("case", ["missing directory", "a directory", "no permission"])
+def test_export_to_a_path_that_cannot_be_written_says_so_in_one_line(env, tmp_path, case):
+    target = unwritable(tmp_path, case)
+    before = sorted(p.name for p in target.parent.iterdir()) if target.parent.is_dir() else None
+    result = run(env, "readings", "export", "--supplier", "heat", "--period", "2026-11", "--out", str(target))
+    assert result.returncode == 1
+    reason = {"missing directory": "No such file or directory", "a directory": "Is a directory",
+              "no permission": "Permission denied"}[case]
+    assert result.stderr.splitlines() == [f"{target}: cannot write: {reason}"]
+    after = sorted(p.name for p in target.parent.iterdir()) if target.parent.is_dir() else None
+    assert after == before  # nothing half-written left behind
+
+
+def test_an_export_over_an_earlier_file_replaces_it_and_leaves_nothing_beside_it(env, tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_text("the export of last month\n")
+    result = run(env, "readings", "export", "--supplier", "heat", "--period", "2026-11", "--out", str(out))
+    assert result.returncode == 0 and out.read_text().startswith("supplier,account")
+    assert [p.name for p in tmp_path.iterdir() if "out.csv" in p.name] == ["out.csv"]
 
 
 def test_export_refuses_a_bad_period_or_supplier(env):
@@ -102,10 +211,28 @@ def test_a_bad_register_is_refused_whole_with_line_numbers_and_no_traceback(env,
     assert result.returncode == 1
     assert f"{bad}:9: unknown supplier 'oil'" in result.stderr
     assert f"{bad}:10: account '1' does not match" in result.stderr
-    assert "refused, nothing imported (2 problem(s))" in result.stderr
+    assert f"{bad}:10: last_reading 'x' is not a heating reading" in result.stderr  # every problem of a line
+    assert "refused, nothing imported (3 problem(s))" in result.stderr
     assert "Traceback" not in result.stderr
     good = run(env, "accounts", "import", str(DEMO))
     assert "accounts added 4" in good.stdout  # nothing of the bad file went in
+
+
+def test_a_register_nobody_could_use_is_refused_as_of_the_city_date(env, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(DEMO.read_text() + "electricity,40000002,,,,EL-9,electricity,day,1,2026-11-21\n")
+    # 22:30 UTC on the 20th is already the 21st in Kyiv: that reading date is not in the future
+    result = run({**env, "KOMUNALKA_CLOCK": "2026-11-20T22:30:00+00:00"}, "accounts", "import", str(bad))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{bad}:9: empty address",
+        f"{bad}:9: neither last_payment nor apartment: a resident could not prove the account is theirs",
+        f"{bad}:9: meter EL-9 of account 40000002 has zone(s) 'day' (line(s) 9); "
+        "a two-zone meter needs one row for each of day, night",
+        f"{bad}: refused, nothing imported (3 problem(s))",
+    ]
+    earlier = run({**env, "KOMUNALKA_CLOCK": "2026-11-20T21:30:00+00:00"}, "accounts", "import", str(bad))
+    assert f"{bad}:9: last_reading_date '2026-11-21' is in the future (today is 2026-11-20)" in earlier.stderr
 
 
 def test_a_missing_register_file_is_named(env, tmp_path):

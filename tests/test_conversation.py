@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from core.domain import ReadingKind, ReadingStatus
-from core.events import ButtonPressed, Started
+from core.events import Answer, ButtonPressed, Reply, Started, decode_answer, encode_replies, t
 from core.periods import Period
 from tests.conftest import KYIV
 from tests.talk import Talk
@@ -37,7 +37,8 @@ async def link(talk: Talk, supplier: str = "heat", number: str = HEAT, proof: st
 async def test_first_start_greets_explains_what_is_stored_and_shows_the_menu(talk):
     await talk.start()
     assert talk.keys == ["welcome", "privacy_notice", "menu"]
-    assert talk.button_keys == ["btn_submit", "btn_accounts", "btn_history", "btn_reminders", "btn_help"]
+    assert talk.button_keys == ["btn_submit", "btn_accounts", "btn_history", "btn_reminders", "btn_help",
+                                "btn_receipts"]
     assert "Забути мене" in talk.text()
     await talk.start()
     assert talk.keys == ["welcome", "menu"]
@@ -174,8 +175,14 @@ async def test_lower_than_previous_is_refused_unless_the_resident_says_the_meter
     assert talk.keys == ["lower_than_previous"]
     assert "btn_meter_rolled_over" not in talk.button_keys  # 1520 is nowhere near the dial's maximum
     await talk.press("btn_meter_replaced")
+    assert talk.keys == ["new_meter_serial"]
+    await talk.say("NEW-77")
+    await talk.say("05.11.2026")
+    await talk.say("2")
+    await talk.press("btn_skip")
+    assert talk.keys == ["meter_prompt"]  # on to the next meter
     await talk.press("btn_unchanged")
-    assert "новий лічильник" in talk.text()
+    assert "12 Гкал (новий лічильник №NEW-77, встановлено 05.11.2026)" in talk.text()
 
 
 async def test_a_rollover_is_never_guessed_but_offered_near_the_maximum(talk, store):
@@ -327,6 +334,24 @@ async def test_ten_quick_confirm_taps_store_one_submission(service, heat_account
     assert len(service.locks) == 0  # nothing is kept for residents no longer being served
 
 
+async def test_a_stale_press_brings_a_notice_for_its_button_and_remembers_its_message(service, heat_account):
+    talk = Talk(service, "telegram", "8")
+    await link(talk)
+    payload = talk.button("btn_submit").payload
+    fresh = await service.handle(ButtonPressed(talk.chat, payload, "41"))
+    stale = await service.handle(ButtonPressed(talk.chat, payload, "41"))
+    assert (fresh.origin, fresh.notice) == ("41", None)
+    assert (stale.origin, stale.notice) == ("41", t("stale_notice"))
+    assert stale.replies[0].text.key == "stale_button"  # channels without a notice show the screen again
+
+
+def test_an_outbox_body_keeps_the_pressed_message_and_the_notice_and_older_bodies_still_read():
+    replies = (Reply(t("menu")),)
+    assert decode_answer(encode_replies(replies, origin="42", notice=t("stale_notice"))) == Answer(
+        replies, "42", t("stale_notice"))
+    assert decode_answer('[{"$reply":[{"$text":"menu","p":{}},[],null]}]') == Answer(replies)
+
+
 async def test_history_shows_readings_with_consumption(talk, store, clock):
     store.add_account("heat", HEAT, payment="1234.56", meters=[
         {"serial": "HT-1", "service": "heating", "last": "1514", "on": date(2026, 9, 28)},
@@ -346,7 +371,9 @@ async def test_history_shows_readings_with_consumption(talk, store, clock):
     assert "10.2026: 1522 Гкал (спожито 8)" in text
     chart = talk.last[0].chart
     assert chart is not None and chart.periods == ("2026-10", "2026-11")
-    assert dict(chart.series)["HT-1"] == (8.0, 8.0)
+    [heating] = [p for p in chart.panels if p.axis.params["unit"].key == "unit_gcal"]
+    assert [(line.label.params["service"].key, line.values) for line in heating.lines] == [
+        ("service_heating", (8.0, 8.0))]
 
 
 async def test_reminders_are_on_by_default_and_can_be_turned_off_per_supplier(talk, heat_account, store):

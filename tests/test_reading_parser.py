@@ -93,3 +93,16 @@ def test_payment_amounts(typed, amount):
 @pytest.mark.parametrize("typed", ["", "abc", "1.234", "-5", "1e3", "nan"])
 def test_bad_payment_amounts(typed):
     assert parse_amount(typed) is None
+
+
+@pytest.mark.parametrize("typed, unit, result", [
+    ("1525 кВт", "Гкал", ParseProblem.WRONG_UNIT), ("18400,5 Гкал", "кВт·год", ParseProblem.WRONG_UNIT),
+    ("12 м3", "кВт·год", ParseProblem.WRONG_UNIT), ("12 kWh", "м³", ParseProblem.WRONG_UNIT),
+    ("1525,125 Гкал", "Гкал", Decimal("1525.125")), ("1525 gcal", "Гкал", Decimal("1525")),
+    ("18400 kWh", "кВт·год", Decimal("18400")), ("18400 квт год", "кВт·год", Decimal("18400")),
+    ("18400 кВт", "кВт·год", Decimal("18400")), ("12,5 куб", "м³", Decimal("12.5")), ("12 m3", "м³", Decimal("12")),
+    ("12", "Гкал", Decimal("12")),
+])
+def test_a_unit_typed_with_the_value_must_be_the_meters(typed, unit, result):
+    parsed = parse_reading(typed, digits=6, decimals=3, unit=unit)
+    assert (parsed.problem if isinstance(parsed, ParseError) else parsed) == result

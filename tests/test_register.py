@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import pytest
 
 from core.register import RegisterError, parse_register
@@ -74,3 +77,78 @@ def test_a_file_that_is_not_utf8_is_refused_plainly():
     with pytest.raises(RegisterError) as caught:
         parse_register(HEADER.encode() + "heat,1,Київ".encode("cp1251"), SUPPLIERS, "r.csv")
     assert "not UTF-8" in caught.value.problems[0]
+
+
+TODAY = date(2026, 11, 20)  # the city's date the operator imports on
+ELECTRICITY = "electricity,40000001,Kyiv,3,,E-1,electricity,"
+
+
+def problems_on(text: str, today: date = TODAY) -> list[str]:
+    with pytest.raises(RegisterError) as caught:
+        parse_register(text.encode(), SUPPLIERS, "r.csv", today=today)
+    return caught.value.problems
+
+
+def test_a_good_register_dated_up_to_today_is_taken():
+    assert len(parse_register(GOOD.encode(), SUPPLIERS, today=date(2026, 11, 1))) == 2
+
+
+@pytest.mark.parametrize("row, message", [
+    ("heat,100000000000001,a,,,M,heating,,1,2026-01-01",
+     "r.csv:2: neither last_payment nor apartment: a resident could not prove the account is theirs"),
+    ("heat,100000000000001,,1,,M,heating,,1,2026-01-01", "r.csv:2: empty address"),
+    ("heat,100000000000001,a,1,,M,heating,,1,2026-11-21",
+     "r.csv:2: last_reading_date '2026-11-21' is in the future (today is 2026-11-20)"),
+])
+def test_a_row_nobody_could_use_is_refused(row, message):
+    assert problems_on(HEADER + row + "\n") == [message]
+
+
+def test_every_problem_of_a_line_is_listed_not_just_the_first():
+    found = problems_on(HEADER + "heat,100000000000001,,,,M,heating,,1,2027-01-01\n")
+    assert found == [
+        "r.csv:2: empty address",
+        "r.csv:2: neither last_payment nor apartment: a resident could not prove the account is theirs",
+        "r.csv:2: last_reading_date '2027-01-01' is in the future (today is 2026-11-20)",
+    ]
+
+
+def test_malformed_fields_of_one_line_are_all_named():
+    found = problems_on(HEADER + "heat,123,,1,1.234,,heating,,1e3,01.01.2026\n")
+    assert [p.split(": ", 1)[1].split(" ")[0] for p in found] == [
+        "account", "empty", "last_payment", "last_reading", "last_reading_date", "empty"]
+
+
+def test_a_two_zone_meter_with_only_one_zone_is_refused():
+    found = problems_on(HEADER + ELECTRICITY + "day,100.5,2026-11-01\n")
+    assert found == ["r.csv:2: meter E-1 of account 40000001 has zone(s) 'day' (line(s) 2); "
+                     "a two-zone meter needs one row for each of day, night"]
+
+
+def test_a_meter_with_and_without_a_zone_is_refused():
+    found = problems_on(HEADER + ELECTRICITY + ",100.5,2026-11-01\n" + ELECTRICITY + "night,50,2026-11-01\n")
+    assert found == ["r.csv:2: meter E-1 of account 40000001 has zone(s) none, 'night' (line(s) 2, 3); "
+                     "a two-zone meter needs one row for each of day, night"]
+
+
+def test_a_one_zone_electricity_meter_is_taken():
+    accounts = parse_register((HEADER + ELECTRICITY + ",100.5,2026-11-01\n").encode(), SUPPLIERS, today=TODAY)
+    assert [m.zone for m in accounts[0].meters] == [""]
+
+
+def test_the_zones_of_one_meter_must_share_a_verification_date():
+    header = HEADER.rstrip("\n") + ",verification_due\n"
+    text = (header + ELECTRICITY + "day,100.5,2026-11-01,2028-05-01\n"
+            + ELECTRICITY + "night,50,2026-11-01,2028-06-01\n")
+    assert problems_on(text) == ["r.csv:3: verification_due 2028-06-01 of meter E-1 differs from line 2 "
+                                 "(2028-05-01); the zones of one meter share one verification date"]
+
+
+def test_problems_found_across_lines_are_listed_in_line_order():
+    text = HEADER + ELECTRICITY + "day,100.5,2026-11-01\n" + "heat,100000000000001,,1,,M,heating,,1,2026-01-01\n"
+    assert [p.split(":")[1] for p in problems_on(text)] == ["2", "3"]
+
+
+def test_the_demo_register_imports():
+    demo = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
+    assert len(parse_register(demo.read_bytes(), SUPPLIERS, today=date(2026, 11, 1))) == 4

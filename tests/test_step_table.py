@@ -7,19 +7,23 @@ from datetime import date
 
 import pytest
 
+from core.events import Reply
 from bot.dialogs.table import STEPS
 from tests.talk import Talk
 from tests.test_conversation import HEAT, link
 
 
-async def visit_every_step(talk: Talk, store) -> dict[str, object]:
-    """Walk the conversation, keeping a copy of the storage at the first visit of each step."""
+async def visit_every_step(talk: Talk, store, screens: dict[str, tuple[Reply, ...]] | None = None) -> dict[str, object]:
+    """Walk the conversation, keeping a copy of the storage (and the screen shown) at the first visit of each step."""
     seen: dict[str, object] = {}
 
     async def act(coroutine) -> None:
         await coroutine
         step = store.residents[talk.chat]["session"]["step"]
-        seen.setdefault(step, copy.deepcopy(store))
+        if step not in seen:
+            seen[step] = copy.deepcopy(store)
+            if screens is not None:
+                screens[step] = talk.last
 
     store.add_account("heat", HEAT, payment="1234.56", meters=[
         {"serial": "HT", "service": "heating", "last": "1520", "on": date(2026, 10, 28)},
@@ -40,10 +44,15 @@ async def visit_every_step(talk: Talk, store) -> dict[str, object]:
     await act(talk.press("btn_submit"))
     await act(talk.press("account_button"))
     await act(talk.say("12"))
+    await act(talk.press("btn_meter_replaced"))
+    await act(talk.say("NEW-1"))
+    await act(talk.press("btn_installed_today"))
+    await act(talk.press("btn_dont_know"))
+    await act(talk.press("btn_skip"))
+    await act(talk.say("12"))
     await act(talk.press("btn_type_again"))
     await act(talk.say("1600"))
     await act(talk.press("btn_value_correct"))
-    await act(talk.press("btn_unchanged"))
     await act(talk.press("btn_fix"))
     await act(talk.press("btn_back"))
     await act(talk.press("btn_cancel"))
@@ -54,14 +63,55 @@ async def visit_every_step(talk: Talk, store) -> dict[str, object]:
     await act(talk.press("account_button"))
     await act(talk.say("/menu"))
     await act(talk.press("btn_reminders"))
+    await act(talk.say("/menu"))
+    await act(talk.press("btn_submit"))
+    await act(talk.press("account_button"))
+    await act(talk.say("1525"))
+    await act(talk.press("btn_unchanged"))
+    await act(talk.press("btn_confirm"))
+    await act(talk.press("btn_receipts"))
+    await act(talk.press("receipt_button"))
     await act(talk.say("/help"))
     await act(talk.press("btn_forget"))
     return seen
 
 
+SCREENS: dict[str, tuple[Reply, ...]] = {}
+
+
 @pytest.fixture
 async def snapshots(talk, store):
-    return await visit_every_step(talk, store)
+    return await visit_every_step(talk, store, SCREENS)
+
+
+def restore(store, snapshot) -> None:
+    store.__dict__.update(copy.deepcopy(snapshot).__dict__)
+
+
+def payloads(replies: tuple[Reply, ...]) -> list[str]:
+    return [b.payload for r in replies for row in r.buttons for b in row]
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+async def test_every_button_a_step_shows_is_accepted_by_that_step(snapshots, store, talk, step):
+    offered = payloads(SCREENS[step])
+    for payload in offered:
+        restore(store, snapshots[step])
+        await talk.press_payload(payload)
+        assert talk.keys[0] != "stale_button", (step, payload)
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+@pytest.mark.parametrize("typed", ["abc", "12", "1600", "99999999", "-5", "15"])
+async def test_the_buttons_under_any_answer_to_typed_text_are_accepted_by_the_step_it_leaves(
+        snapshots, store, talk, step, typed):
+    restore(store, snapshots[step])
+    await talk.say(typed)
+    after, answer = copy.deepcopy(store), talk.last
+    for payload in payloads(answer):
+        restore(store, after)
+        await talk.press_payload(payload)
+        assert talk.keys[0] != "stale_button", (step, typed, payload, [r.text.key for r in answer])
 
 
 async def test_the_walk_reaches_every_step_of_the_table(snapshots):

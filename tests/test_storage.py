@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select, text
 
 from core.domain import ReadingKind, ReadingStatus
-from core.events import ButtonPressed, ChatRef
+from core.events import ButtonPressed, ChatRef, decode_replies
 from core.periods import Period
 from core.ports import Claim, NewReading, Submission
 from core.register import parse_register
@@ -20,6 +20,7 @@ from storage.database import migrate
 from storage.models import ReadingRow, ResidentRow
 from storage.register_store import accepted_readings, import_register
 from tests.conftest import KYIV
+from tests.fakes import FakeUnitOfWork, Store
 from tests.talk import Talk
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
@@ -50,7 +51,7 @@ async def test_migrations_apply_once_and_again_without_change(sql_app):
     await migrate(sql_app.engine)
     async with sql_app.engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0003"
+    assert version == "0004"
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sql_app):
@@ -179,3 +180,89 @@ async def test_link_failures_and_locks_are_kept(sql_app):
     async with sql_app.uow_factory() as uow:
         assert await uow.link_attempts.failures_since("heat", "1", NOW - timedelta(minutes=1, seconds=30)) == 2
         assert await uow.link_attempts.locked_until("heat", "1") == NOW + timedelta(hours=24)
+
+
+async def replaced_and_unchanged(uow_factory, account) -> dict[int, tuple[object, ...]]:
+    """The heating meter handed in as replaced, hot water as unchanged; what storage gives back per meter."""
+    heating, hot = account.meters[0].id, account.meters[1].id
+    async with uow_factory() as uow:
+        await uow.readings.submit(Submission(
+            account.id, None, Period(2026, 11), "console", "KM-REF-NEW", NOW, ReadingStatus.ACCEPTED, (
+                NewReading(heating, Decimal("3.5"), Decimal("1520.125"), None, ReadingKind.REPLACED,
+                           new_serial="HT-9001", new_installed=date(2026, 11, 12), new_start=Decimal("0.125")),
+                NewReading(hot, Decimal("312.4"), Decimal("312.4"), Decimal(0), ReadingKind.UNCHANGED))))
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.readings.in_period([heating, hot], Period(2026, 11))
+        assert [r.new_serial for r in await uow.readings.history(heating, 12)] == ["HT-9001"]
+    return {r.meter_id: (r.kind, r.new_serial, r.new_installed, r.new_start) for r in stored}
+
+
+async def test_a_replaced_meter_keeps_the_new_meters_serial_date_and_start(sql_app):
+    await load_demo(sql_app)
+    async with sql_app.uow_factory() as uow:
+        account = await uow.accounts.find("heat", "100000000000001")
+    stored = await replaced_and_unchanged(sql_app.uow_factory, account)
+    assert stored == {
+        account.meters[0].id: (ReadingKind.REPLACED, "HT-9001", date(2026, 11, 12), Decimal("0.125")),
+        account.meters[1].id: (ReadingKind.UNCHANGED, None, None, None),
+    }
+
+
+async def test_the_fake_keeps_a_replaced_meter_as_sql_does():
+    store = Store()
+    account = store.add_account("heat", "100000000000001", meters=[
+        {"serial": "HT-0001", "service": "heating"}, {"serial": "HW-1001", "service": "hot_water"}])
+    stored = await replaced_and_unchanged(lambda: FakeUnitOfWork(store), account)
+    assert stored == {
+        account.meters[0].id: (ReadingKind.REPLACED, "HT-9001", date(2026, 11, 12), Decimal("0.125")),
+        account.meters[1].id: (ReadingKind.UNCHANGED, None, None, None),
+    }
+
+
+async def test_the_export_tells_how_each_value_came_about_and_bills_a_new_meter_from_its_start(sql_app):
+    await load_demo(sql_app)
+    async with sql_app.uow_factory() as uow:
+        heat = await uow.accounts.find("heat", "100000000000001")
+        water = await uow.accounts.find("water", "20000001")
+        await uow.readings.submit(Submission(
+            heat.id, None, Period(2026, 11), "telegram", "KM-REF-H", NOW, ReadingStatus.ACCEPTED, (
+                NewReading(heat.meters[0].id, Decimal("3.5"), Decimal("1520.125"), None, ReadingKind.REPLACED,
+                           new_serial="HT-9001", new_installed=date(2026, 11, 12), new_start=Decimal("0.125")),
+                NewReading(heat.meters[1].id, Decimal("2"), Decimal("312.4"), None, ReadingKind.REPLACED),
+                NewReading(heat.meters[2].id, Decimal("120"), Decimal("98.75"), Decimal("21.25"), ReadingKind.TYPED,
+                           evidence="telegram:photo-1"))))
+        await uow.readings.submit(Submission(
+            water.id, None, Period(2026, 11), "viber", "KM-REF-W", NOW, ReadingStatus.ACCEPTED, (
+                NewReading(water.meters[0].id, Decimal("3"), Decimal("99998"), Decimal("5"), ReadingKind.ROLLOVER),)))
+        await uow.commit()
+    async with sql_app.uow_factory() as uow:
+        heat_rows = await accepted_readings(uow.session, "heat", Period(2026, 11))
+        water_rows = await accepted_readings(uow.session, "water", Period(2026, 11))
+    assert [(r.meter, r.kind, r.consumption, r.photo, r.new_serial, r.new_installed) for r in heat_rows] == [
+        ("HT-0001", ReadingKind.REPLACED, Decimal("3.375"), False, "HT-9001", date(2026, 11, 12)),
+        ("HW-1001", ReadingKind.REPLACED, None, False, None, None),  # the new meter's start is not known
+        ("HW-1002", ReadingKind.TYPED, Decimal("21.25"), True, None, None),
+    ]
+    assert [(r.kind, r.consumption, r.photo) for r in water_rows] == [(ReadingKind.ROLLOVER, Decimal("5"), False)]
+
+
+async def test_a_household_member_replacing_readings_is_told_to_the_first_through_the_outbox(sql_app):
+    await load_demo(sql_app)
+    first, second = Talk(sql_app.service, "console", "51"), Talk(sql_app.service, "console", "52")
+    await link_and_submit(first)
+    await first.press("btn_confirm")
+    await link_and_submit(second)
+    assert "іншим членом домогосподарства" in second.text()
+    await second.press("btn_confirm")
+    async with sql_app.uow_factory() as uow:
+        waiting = [e for e in await uow.outbox.pending("console", 10) if e.chat == first.chat]
+        readings = await uow.readings.in_period([1, 2, 3, 4, 5, 6, 7, 8], Period(2026, 11))
+    assert [decode_replies(e.body)[0].text.key for e in waiting] == ["readings_replaced_by_household"]
+    assert readings and {r.submitted_by for r in readings} == {(await _resident_id(sql_app, second.chat))}
+    assert all(r.submitted_at.utcoffset() == timedelta(0) for r in readings)  # storage gives UTC back
+
+
+async def _resident_id(app, chat: ChatRef) -> int:
+    async with app.uow_factory() as uow:
+        return (await uow.residents.get_or_create(chat)).id

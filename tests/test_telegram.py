@@ -20,7 +20,7 @@ from bot.settings import Settings
 from storage.models import ResidentRow
 from storage.register_store import accepted_readings, import_register
 from tests.conftest import KYIV
-from tests.fake_telegram import FakeTelegram, callback_update, member_update, message_update
+from tests.fake_telegram import FakeTelegram, member_update, message_update
 from tests.test_telegram_process import wait_for
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
@@ -57,7 +57,7 @@ class TelegramBot:
 
     async def press(self, chat: int, label: str) -> list[str]:
         before = len(self.api.texts(chat))
-        assert await self.post(callback_update(chat, self.api.button(chat, label))) == 200
+        assert await self.post(self.api.tap(chat, label)) == 200
         await self.settle()
         return self.api.texts(chat)[before:]
 
@@ -326,15 +326,29 @@ async def test_an_error_in_one_update_tells_the_resident_to_try_again_and_the_bo
 
 
 async def test_a_history_chart_goes_out_as_a_photo(bot, api):
-    from core.events import Chart, ChatRef, Reply, t
+    from core.events import Chart, ChartLine, ChartPanel, ChatRef, Reply, t
     from core.service import Outcome
 
-    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"), (("HT", (1.0, 2.0)),), "Гкал")
+    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"),
+                  (ChartPanel(t("chart_axis", unit=t("unit_gcal")), (ChartLine(t("service_heating"), (1.0, 2.0)),)),))
     await send_directly(bot.channel, Outcome(ChatRef("telegram", str(OLENA)), "uk", (Reply(t("menu"), (), chart),)))
     [photo] = api.method_calls("sendPhoto")
     attached = photo.params[photo.params["photo"].removeprefix("attach://")]  # multipart: the file in its own part
     assert attached["filename"] == "history.png" and attached["size"] > 1000
     assert photo.params["caption"].startswith("Споживання")
+
+
+async def test_a_chart_not_drawn_in_time_is_left_out_and_the_text_still_goes_out(bot, api, caplog):
+    from core.events import Chart, ChartLine, ChartPanel, ChatRef, Reply, t
+    from core.service import Outcome
+
+    bot.server.app.charts.time_limit_s = 0.001
+    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"),
+                  (ChartPanel(t("chart_axis", unit=t("unit_gcal")), (ChartLine(t("service_heating"), (1.0, 2.0)),)),))
+    await send_directly(bot.channel, Outcome(ChatRef("telegram", str(OLENA)), "uk", (Reply(t("menu"), (), chart),)))
+    assert api.method_calls("sendPhoto") == []
+    assert api.texts(OLENA) == ["Головне меню. Що робимо?"]
+    assert "chart not drawn (TimeoutError)" in caplog.text
 
 
 async def test_a_bot_that_cannot_set_its_webhook_keeps_serving_and_keeps_trying(tmp_path, api):
@@ -351,3 +365,89 @@ async def test_a_bot_that_cannot_set_its_webhook_keeps_serving_and_keeps_trying(
         assert [c.status for c in api.method_calls("setWebhook")] == [429, 200]
     finally:
         await stop_bot(started)
+
+
+STALE_NOTICE = "Ця кнопка вже неактуальна."
+
+
+async def to_summary(bot: TelegramBot, chat: int = OLENA) -> None:
+    await link_heat(bot, chat)
+    await bot.press(chat, "📝 Передати показники")
+    await bot.say(chat, "1525,5")
+    await bot.press(chat, "Без змін")
+    await bot.press(chat, "Без змін")
+
+
+async def test_a_menu_button_turns_its_own_message_into_the_next_screen(bot, api):
+    await bot.say(OLENA, "/start")
+    [menu] = api.live_keyboards(OLENA)
+    new_messages = len(api.sent(OLENA))
+    assert await bot.press(OLENA, "🏠 Мої рахунки") == ["У вас ще немає доданих рахунків."]
+    await bot.press(OLENA, "➕ Додати рахунок")
+    assert len(api.sent(OLENA)) == new_messages  # no new message: the screens replaced one another
+    assert api.live_keyboards(OLENA) == [menu]
+    assert api.messages[OLENA][menu]["text"].startswith("Оберіть постачальника")
+
+
+async def test_five_quick_taps_on_confirm_give_one_receipt_and_four_notices_on_the_button(bot, api):
+    await to_summary(bot)
+    taps = [api.tap(OLENA, "✅ Підтвердити") for _ in range(5)]
+    shown = len(api.texts(OLENA))
+    assert await asyncio.gather(*(bot.post(tap) for tap in taps)) == [200] * 5
+    await bot.settle()
+    after = api.texts(OLENA)[shown:]
+    assert len(after) == 1 and RECEIPT_NUMBER in after[0]  # the receipt, the menu under it, nothing more
+    assert api.notices() == [STALE_NOTICE] * 4
+    assert len(api.live_keyboards(OLENA)) == 1
+    [summary] = [m for m in api.messages[OLENA].values() if "1520,125 → 1525,5" in m["text"]]
+    assert "reply_markup" not in summary  # kept as it was, without its buttons
+
+
+RECEIPT_NUMBER = "Номер квитанції: KM-2611-"
+
+
+async def test_an_edit_telegram_refuses_as_too_old_comes_as_a_new_message(bot, api):
+    await bot.say(OLENA, "/start")
+    [menu] = api.live_keyboards(OLENA)
+    api.too_old.add(menu)
+    shown = await bot.press(OLENA, "❓ Довідка")
+    assert shown[0].startswith("Правила передачі показників")
+    assert [c.status for c in api.method_calls("editMessageText")] == [400]
+    assert api.last_keyboard(OLENA)[0]["text"] == "🌐 Мова / Language"
+    async with bot.server.app.uow_factory() as uow:
+        assert await uow.outbox.failed(10) == []
+
+
+async def test_an_edit_sent_again_after_a_crash_counts_as_sent_and_adds_nothing(bot, api):
+    from core.events import ChatRef, Reply, t
+    from core.service import Outcome
+    from bot.delivery.results import Sent
+
+    await bot.say(OLENA, "/start")
+    [menu] = api.live_keyboards(OLENA)
+    outcome = Outcome(ChatRef("telegram", str(OLENA)), "uk", (Reply(t("menu")),), origin=str(menu))
+    for _ in range(2):  # sent, then sent again by a process resuming the row
+        assert [await bot.channel.send(m) for m in bot.channel.render(outcome)] == [Sent()]
+    assert [c.status for c in api.method_calls("editMessageText")] == [200, 400]
+    assert len(api.sent(OLENA)) == 1 and api.live_keyboards(OLENA) == []
+
+
+async def test_a_press_stored_before_a_crash_edits_its_message_at_the_next_start(tmp_path, api):
+    from core.events import ButtonPressed, ChatRef
+
+    settings = settings_for(tmp_path, api)
+    first = await start_bot(settings, api)
+    await first.say(OLENA, "/start")
+    [menu] = api.live_keyboards(OLENA)
+    press = ButtonPressed(ChatRef("telegram", str(OLENA)), api.button(OLENA, "❓ Довідка"), str(menu))
+    await stop_bot(first)
+    app = await build_app(settings)  # a step committed by a process that died before sending
+    await app.service.handle(press, outbox=True)
+    await app.close()
+    again = await start_bot(settings, api)
+    try:
+        await wait_for(lambda: len(api.texts(OLENA)) == 2, seconds=5)
+        assert api.messages[OLENA][menu]["text"].startswith("Правила передачі показників")
+        assert len(api.sent(OLENA)) == 1
+    finally:
+        await stop_bot(again)

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from core.events import Chart, ChatRef, Reply, t
+from core.events import Chart, ChartLine, ChartPanel, ChatRef, Reply, t
 from core.periods import Period
 from core.service import Outcome
 from core.register import parse_register
@@ -244,6 +244,16 @@ async def test_a_tap_is_a_button_but_text_that_looks_like_a_payload_is_not_trust
     assert typed[0].startswith("Будь ласка, скористайтеся кнопками")
 
 
+async def test_a_stale_tap_in_viber_shows_the_current_screen_again_with_its_keyboard(bot, api):
+    await welcome(bot)
+    await bot.say(OLENA, "/menu")
+    old = api.button(OLENA, "🏠 Мої рахунки")
+    await bot.tap(OLENA, "❓ Довідка")
+    shown = await bot.say(OLENA, old)
+    assert shown[0].startswith("Ця кнопка вже неактуальна") and "Правила передачі показників" in shown[0]
+    assert api.button(OLENA, "🌐 Мова / Language")  # Viber's keyboard belongs to the last message: sent again
+
+
 async def test_a_sticker_gets_a_polite_answer(bot, api):
     await welcome(bot)
     assert (await bot.post(message_callback(OLENA, type="sticker", sticker_id=46105))).status == 200
@@ -252,7 +262,8 @@ async def test_a_sticker_gets_a_polite_answer(bot, api):
 
 
 async def test_history_chart_is_a_picture_served_from_the_bot_under_an_unguessable_name(bot, api):
-    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"), (("HT", (1.0, 2.0)),), "Гкал")
+    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"),
+                  (ChartPanel(t("chart_axis", unit=t("unit_gcal")), (ChartLine(t("service_heating"), (1.0, 2.0)),)),))
     await send_directly(bot.channel, Outcome(ChatRef("viber", OLENA), "uk", (Reply(t("menu"), (), chart),)))
     [picture] = [c for c in api.sent(OLENA) if c.body["type"] == "picture"]
     assert picture.body["media"].startswith("https://bot.example.org/viber/media/")

@@ -8,16 +8,17 @@ resident while the console was closed (receipts for kept readings, notices), the
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from core.events import ButtonPressed, ChatRef, Inbound, Resumed, TextReceived, decode_replies
+from core.events import ButtonPressed, ChatRef, Inbound, Resumed, TextReceived, decode_replies, t
 from core.ports import UnitOfWork
 from core.service import ConversationService
-from bot.dialogs.chart import chart_png
-from bot.dialogs.render import Rendered, RenderedButton, render
+from bot.dialogs.chart_drawer import ChartDrawer
+from bot.dialogs.render import Rendered, RenderedButton, render, render_text
 
 CHANNEL = "console"
 WAITING_LIMIT = 1000  # outbox rows of the console channel looked at, for this resident's
@@ -25,13 +26,14 @@ WAITING_LIMIT = 1000  # outbox rows of the console channel looked at, for this r
 
 class ConsoleChannel:
     def __init__(self, service: ConversationService, out: TextIO, chat_id: str = "local", *,
-                 uow_factory: Callable[[], UnitOfWork]) -> None:
+                 uow_factory: Callable[[], UnitOfWork], charts: ChartDrawer | None = None) -> None:
         self._service = service
         self._uow_factory = uow_factory
         self._out = out
         self._chat = ChatRef(CHANNEL, chat_id)
         self._buttons: list[RenderedButton] = []
         self._charts = Path(tempfile.gettempdir()) / "komunalka-charts"
+        self._drawer = charts or ChartDrawer()
 
     async def run(self, stdin: TextIO) -> None:
         await self.show_waiting()
@@ -58,7 +60,7 @@ class ConsoleChannel:
         if not keep_buttons:
             self._buttons = []
         for reply in outcome.replies:
-            self._show(render(reply, outcome.language))
+            await self._show(render(reply, outcome.language), outcome.language)
         self._out.flush()
 
     async def show_waiting(self) -> None:
@@ -69,21 +71,27 @@ class ConsoleChannel:
             return
         for entry in waiting:
             for reply in decode_replies(entry.body):
-                self._show(render(reply, entry.language))
+                await self._show(render(reply, entry.language), entry.language)
         self._out.flush()
         async with self._uow_factory() as uow:
             await uow.outbox.done([e.id for e in waiting])
             await uow.commit()
 
-    def _show(self, rendered: Rendered) -> None:
+    async def _show(self, rendered: Rendered, language: str) -> None:
         self._out.write(rendered.text + "\n")
-        if rendered.chart is not None:
-            self._charts.mkdir(exist_ok=True)
-            path = self._charts / f"history-{self._chat.chat_id}.png"
-            path.write_bytes(chart_png(rendered.chart))
-            self._out.write(f"[chart: {path}]\n")
+        if rendered.chart is not None and (png := await self._drawer.draw(rendered.chart)) is not None:
+            path = self._chart_file(png)
+            self._out.write(render_text(t("console_chart_saved", path=str(path)), language) + "\n")
         for row in rendered.buttons:
             for button in row:
                 self._buttons.append(button)
                 self._out.write(f"  {len(self._buttons)}) {button.label}\n")
         self._out.write("\n")
+
+    def _chart_file(self, png: bytes) -> Path:
+        """Each chart in a file of its own: an earlier one stays where the resident was told it is."""
+        self._charts.mkdir(exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix="history-", suffix=".png", dir=self._charts)
+        with os.fdopen(handle, "wb") as file:
+            file.write(png)
+        return Path(name)

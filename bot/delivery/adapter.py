@@ -53,6 +53,7 @@ class ChannelAdapter(Protocol):
     async def send(self, message: object) -> SendResult:
         """One platform call; every answer and every exception becomes a SendResult."""
 
-    async def acknowledge(self, token: str) -> None: ...
+    async def acknowledge(self, token: str, outcome: Outcome | None = None) -> None:
+        """Answer the platform's token (a button press); ``outcome`` is what the event brought, if anything."""
 
     async def close(self) -> None: ...

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime, timedelta
 from functools import partial
 
-from core.events import ChatRef, Reply, decode_replies
+from core.events import ChatRef, decode_answer
 from core.ports import Claim, PendingReplies, UnitOfWork
 from core.service import Outcome
 from bot.delivery.adapter import ChannelAdapter
@@ -108,7 +108,7 @@ class OutboxSender:
         async def work() -> None:
             if first is not None:
                 await first()
-            await self._deliver(row, outcome.replies)
+            await self._deliver(row, outcome)
 
         self.chains.spawn(outcome.chat, work)
 
@@ -178,18 +178,19 @@ class OutboxSender:
 
     # one row
 
-    async def _deliver(self, row: PendingReplies, replies: tuple[Reply, ...] | None, once: bool = False) -> None:
+    async def _deliver(self, row: PendingReplies, outcome: Outcome | None, once: bool = False) -> None:
         try:
-            await self._deliver_row(row, replies, once)
+            await self._deliver_row(row, outcome, once)
         except BaseException:
             self._in_hand.discard(row.id)  # not renewed any more: its claim lapses and the sweep takes it
             raise
 
-    async def _deliver_row(self, row: PendingReplies, replies: tuple[Reply, ...] | None, once: bool) -> None:
+    async def _deliver_row(self, row: PendingReplies, outcome: Outcome | None, once: bool) -> None:
         try:
-            if replies is None:
-                replies = decode_replies(row.body)
-            messages = self._adapter.render(Outcome(row.chat, row.language, replies))
+            if outcome is None:
+                answer = decode_answer(row.body)
+                outcome = Outcome(row.chat, row.language, answer.replies, origin=answer.origin, notice=answer.notice)
+            messages = self._adapter.render(outcome)
         except Exception as exc:  # a text key renamed in a release, say: kept for the operator
             await self._set_aside(row.id, f"undecodable: {exc.__class__.__name__}")
             return

@@ -203,7 +203,7 @@ class Pipeline:
                 await self._set_aside(item, event.chat, outcome, attempts, parsed)
                 continue
             self._metrics.updates.labels(self.channel, "duplicate" if outcome.duplicate else "handled").inc()
-            self.outbox.send_now(outcome, self._acknowledger(parsed))
+            self.outbox.send_now(outcome, self._acknowledger(parsed, outcome))
             self._metrics.latency.labels(self.channel).observe(time.perf_counter() - started)
         return again
 
@@ -250,7 +250,8 @@ class Pipeline:
                 self.outbox.chains.spawn(("ack", parsed.acknowledge), partial(self.adapter.acknowledge,
                                                                               parsed.acknowledge))
 
-    def _acknowledger(self, parsed: Parsed | None) -> Callable[[], Awaitable[None]] | None:
+    def _acknowledger(self, parsed: Parsed | None,
+                      outcome: Outcome | None = None) -> Callable[[], Awaitable[None]] | None:
         if parsed is None or parsed.acknowledge is None:
             return None
-        return partial(self.adapter.acknowledge, parsed.acknowledge)
+        return partial(self.adapter.acknowledge, parsed.acknowledge, outcome)

@@ -18,6 +18,26 @@ def account_label(turn: Turn, account: Account) -> Text:
     return t("account_label", supplier=supplier_name(turn, account.supplier), number=mask_account(account.number))
 
 
+PLACE_LENGTH = 24  # of the street part: a button stays readable on a phone
+
+
+def place_of(address: str, apartment: str) -> Text:
+    """Where an account is, short: "12 Khreshchatyk St, apt 15" — tells apart accounts whose numbers end alike."""
+    parts = [p.strip() for p in address.split(",") if p.strip()]
+    street = ", ".join(parts[1:] if len(parts) > 1 else parts)  # the city is the same for everyone
+    if len(street) > PLACE_LENGTH:
+        street = street[:PLACE_LENGTH - 1].rstrip() + "…"
+    apartment = apartment.strip()
+    if street and apartment:
+        return t("place_street_apartment", street=street, apartment=apartment)
+    return t("place_apartment", apartment=apartment) if apartment else t("place_street", street=street)
+
+
+def account_choice(turn: Turn, account: Account) -> Text:
+    """An account as a resident picks it: supplier, masked number and where it is."""
+    return t("account_choice", account=account_label(turn, account), place=place_of(account.address, account.apartment))
+
+
 def meter_label(meter: Meter) -> Text:
     zone_part = t("zone_part", zone=t(f"zone_{meter.zone}")) if meter.zone else ""
     return t("meter_label", service=t(f"service_{meter.service}"), zone_part=zone_part, serial=meter.serial)
@@ -53,11 +73,12 @@ async def own_account(turn: Turn, account_id: str) -> Account | None:
 async def show_account_choice(turn: Turn, prompt: str) -> None:
     """A screen listing the resident's accounts as buttons, or offering to link one."""
     accounts = await turn.uow.accounts.linked(turn.resident.id)
+    once = (turn.button("btn_submit_once", "once"),)
     if not accounts:
-        turn.say("no_accounts", buttons=((turn.button("btn_link", "link"),), menu_row()))
+        turn.say("no_accounts", buttons=((turn.button("btn_link", "link"),), once, menu_row()))
         return
-    rows = tuple((turn.button("account_button", "acc", a.id, account=account_label(turn, a)),) for a in accounts)
-    turn.say(prompt, buttons=rows + (menu_row(),))
+    rows = tuple((turn.button("account_button", "acc", a.id, account=account_choice(turn, a)),) for a in accounts)
+    turn.say(prompt, buttons=rows + (once, menu_row()))
 
 
 def on_own_account(then: Callable[[Turn, Account], Awaitable[None]]) -> Callable[[Turn, str], Awaitable[None]]:

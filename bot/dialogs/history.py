@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from core.conversation import Step, Turn
 from core.domain import Account, Meter
-from core.events import Chart, t
+from core.events import Chart, ChartLine, ChartPanel, Text, t
 from bot.dialogs.common import (
     account_label,
     go_menu,
@@ -17,8 +17,10 @@ from bot.dialogs.common import (
     show_account_choice,
     unit_of,
 )
+from bot.dialogs.receipts import history_receipts
 
 HISTORY_PERIODS = 12
+SERIAL_TAIL = 4  # digits of a serial that tell two meters of one kind apart
 
 
 async def open_history(turn: Turn, _: str = "") -> None:
@@ -57,25 +59,42 @@ async def enter_shown(turn: Turn) -> None:
             series.append((meter, {str(r.period): r.consumption for r in readings}))
     turn.say(
         "history", account=account_label(turn, account), meters=blocks, chart=_chart(turn, account, series),
+        receipts=await history_receipts(turn, account, HISTORY_PERIODS),
         buttons=((turn.button("btn_history_other", "other"),), menu_row()),
     )
 
 
 def _chart(turn: Turn, account: Account, series: list[tuple[Meter, dict[str, Decimal | None]]]) -> Chart | None:
-    """Consumption per period, one line per meter; only where there is something to compare."""
+    """Consumption per period, one line per meter and one panel per unit (Gcal and m³ never share an
+    axis); only where there is something to compare."""
     if not series:
         return None
     periods = tuple(sorted({p for _, values in series for p in values}))
+    by_unit: dict[Text, list[ChartLine]] = {}
+    for meter, values in series:
+        points = tuple(float(v) if (v := values.get(p)) is not None else None for p in periods)
+        by_unit.setdefault(unit_of(turn, account, meter), []).append(
+            ChartLine(_chart_label(account, meter), points))
     return Chart(
         title=t("history_chart_title", account=account_label(turn, account)),
         periods=periods,
-        series=tuple(
-            (" ".join(filter(None, (meter.serial, meter.zone))),
-             tuple(float(v) if (v := values.get(p)) is not None else None for p in periods))
-            for meter, values in series
-        ),
-        unit=unit_of(turn, account, series[0][0]),
+        panels=tuple(ChartPanel(t("chart_axis", unit=unit), tuple(lines)) for unit, lines in by_unit.items()),
     )
+
+
+def _chart_label(account: Account, meter: Meter) -> Text:
+    """A meter as residents know it: "Electricity (night)"; the serial's last digits only where the
+    flat has two such meters (hot water in the kitchen and in the bathroom)."""
+    service = t(f"service_{meter.service}")
+    name = t("chart_meter_zone", service=service, zone=t(f"zone_{meter.zone}")) if meter.zone else t(
+        "chart_meter", service=service)
+    twins = [m for m in account.meters if (m.service, m.zone) == (meter.service, meter.zone)]
+    if len(twins) < 2:
+        return name
+    tail = meter.serial[-SERIAL_TAIL:]
+    if sum(m.serial[-SERIAL_TAIL:] == tail for m in twins) > 1:  # tails alike: the whole serial
+        tail = meter.serial
+    return t("chart_meter_serial", meter=name, serial=tail)
 
 
 async def other_account(turn: Turn, _: str) -> None:

@@ -7,25 +7,37 @@ any number of residents, lock linking of that number for 24 hours.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.conversation import Step, Turn
 from core.domain import Account, normalize_account_number
 from core.events import Button, Text, t
 from core.reading_parser import parse_amount
-from bot.dialogs.common import account_label, go_menu, menu_row, own_account
+from bot.dialogs.common import account_choice, account_label, go_menu, menu_row, own_account
+from bot.dialogs.submission import submit_once
 
 MAX_FAILURES = 5
+WARN_AFTER = 2  # from the second wrong proof on, say how many tries are left
 LOCK_PERIOD = timedelta(hours=24)
 
 
 async def open_link(turn: Turn, _: str = "") -> None:
+    turn.data.pop("once", None)
+    await turn.goto("link_supplier")
+
+
+async def open_once(turn: Turn, _: str = "") -> None:
+    """Hand in readings for an account once, without linking it (for a relative or a neighbour).
+
+    The same number and proof as for linking, under the same lockout; nothing is linked.
+    """
+    turn.data["once"] = True
     await turn.goto("link_supplier")
 
 
 async def enter_supplier(turn: Turn) -> None:
     rows = tuple((turn.button("supplier_button", "sup", sid, name=spec.names),) for sid, spec in turn.suppliers.items())
-    turn.say("link_choose_supplier", buttons=rows + (menu_row(),))
+    turn.say("once_choose_supplier" if turn.data.get("once") else "link_choose_supplier", buttons=rows + (menu_row(),))
 
 
 async def supplier_chosen(turn: Turn, supplier: str) -> None:
@@ -90,16 +102,22 @@ async def proof_typed(turn: Turn, text: str) -> None:
         return
     account = await turn.uow.accounts.find(supplier, number)
     if account is not None and _proof_matches(account, by, text):
-        await _link(turn, account)
+        if turn.data.get("once"):
+            await submit_once(turn, account)
+        else:
+            await _link(turn, account)
         return
     attempts = turn.uow.link_attempts
     await attempts.record_failure(supplier, number, turn.now)
-    if await attempts.failures_since(supplier, number, turn.now - LOCK_PERIOD) >= MAX_FAILURES:
+    failures = await attempts.failures_since(supplier, number, turn.now - LOCK_PERIOD)
+    if failures >= MAX_FAILURES:
         await attempts.lock(supplier, number, turn.now + LOCK_PERIOD)
-        turn.say("link_locked", until=turn.now + LOCK_PERIOD)
+        _say_locked(turn, supplier, turn.now + LOCK_PERIOD)
         await go_menu(turn)
         return
     turn.say("link_failed")
+    if failures >= WARN_AFTER:
+        turn.say("link_tries_left", left=MAX_FAILURES - failures)
     await turn.refresh()
 
 
@@ -115,9 +133,16 @@ async def _locked(turn: Turn, supplier: str, number: str) -> bool:
     until = await turn.uow.link_attempts.locked_until(supplier, number)
     if until is None or until <= turn.now:
         return False
-    turn.say("link_locked", until=until)
+    _say_locked(turn, supplier, until)
     await go_menu(turn)
     return True
+
+
+def _say_locked(turn: Turn, supplier: str, until: datetime) -> None:
+    """Locked: until when, and who can help sooner (the supplier's contacts)."""
+    spec = turn.suppliers.get(supplier)
+    turn.say("link_locked", until=until, supplier=spec.names if spec else supplier,
+             contacts=spec.contacts if spec and spec.contacts else t("contacts_unknown"))
 
 
 async def _link(turn: Turn, account: Account) -> None:
@@ -141,13 +166,13 @@ async def open_accounts(turn: Turn, _: str = "") -> None:
 async def enter_accounts(turn: Turn) -> None:
     accounts = await turn.uow.accounts.linked(turn.resident.id)
     rows = tuple(
-        (turn.button("btn_unlink", "unlink", a.id, account=account_label(turn, a)),) for a in accounts
+        (turn.button("btn_unlink", "unlink", a.id, account=account_choice(turn, a)),) for a in accounts
     )
     lines = [_with_address(turn, a) if a.address else account_label(turn, a) for a in accounts]
     turn.say(
         "accounts_list" if accounts else "accounts_none",
         accounts=lines,
-        buttons=((turn.button("btn_link", "link"),),) + rows + (menu_row(),),
+        buttons=((turn.button("btn_link", "link"),),) + rows + ((turn.button("btn_submit_once", "once"),), menu_row()),
     )
 
 
@@ -170,7 +195,7 @@ async def enter_unlink(turn: Turn) -> None:
     if account is None:
         await go_menu(turn)
         return
-    turn.say("unlink_confirm", account=account_label(turn, account),
+    turn.say("unlink_confirm", account=account_choice(turn, account),
              buttons=((turn.button("btn_unlink_yes", "yes"), turn.button("btn_no", "no")),))
 
 
@@ -192,6 +217,6 @@ LINKING_STEPS = {
     "link_number": Step(enter_number, buttons={"back": back_to_supplier}, text=number_typed),
     "link_proof": Step(enter_proof, buttons={"apt": use_apartment, "pay": use_payment, "back": back_to_number},
                        text=proof_typed),
-    "accounts": Step(enter_accounts, buttons={"link": open_link, "unlink": ask_unlink}),
+    "accounts": Step(enter_accounts, buttons={"link": open_link, "unlink": ask_unlink, "once": open_once}),
     "unlink_confirm": Step(enter_unlink, buttons={"yes": unlink, "no": keep_link}),
 }

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from core.conversation import Step, Turn, global_button
-from core.submission_window import current_window, next_window
-from core.events import t
-from bot.dialogs.common import go_menu, menu_row
+from core.domain import Account, ReadingStatus
+from core.submission_window import current_window, next_window, window_for_submission
+from core.events import Text, t
+from bot.dialogs.common import account_choice, go_menu, menu_row
 
 LANGUAGES = ("uk", "en")
 
@@ -19,14 +20,38 @@ async def start(turn: Turn, _: str = "") -> None:
 
 
 async def enter_menu(turn: Turn) -> None:
+    accounts = await turn.uow.accounts.linked(turn.resident.id)
+    lines = [line for a in accounts if (line := await _status_line(turn, a)) is not None]
     turn.say(
-        "menu",
+        "menu", status=t("menu_status", lines=lines) if lines else "",
         buttons=(
             (turn.button("btn_submit", "submit"),),
             (turn.button("btn_accounts", "accounts"), turn.button("btn_history", "history")),
             (turn.button("btn_reminders", "reminders"), turn.button("btn_help", "help")),
+            (turn.button("btn_receipts", "receipts"),),
         ),
     )
+
+
+async def _status_line(turn: Turn, account: Account) -> Text | None:
+    """Where an account stands this period: handed in, kept for later, or still due and by when."""
+    spec = turn.suppliers.get(account.supplier)
+    if spec is None:
+        return None
+    today = turn.now.date()
+    window, is_open = window_for_submission(spec.window, today)
+    meters = [m.id for m in account.meters if spec.service(m.service) is not None
+              and not (m.verification_due is not None and m.verification_due < today)]
+    if not meters:
+        return None
+    readings = await turn.uow.readings.in_period(meters, window.period)
+    done = {r.meter_id for r in readings}
+    common = dict(account=account_choice(turn, account), period=window.period, opens=window.opens,
+                  closes=window.closes, done=len(done & set(meters)), total=len(meters))
+    if done >= set(meters):
+        kept = any(r.status is ReadingStatus.PENDING for r in readings)
+        return t("status_kept" if kept else "status_done", **common)
+    return t("status_due" if is_open else "status_upcoming", **common)
 
 
 async def cancel(turn: Turn, _: str = "") -> None:
@@ -35,6 +60,7 @@ async def cancel(turn: Turn, _: str = "") -> None:
 
 
 async def stale(turn: Turn, _: str = "") -> None:
+    turn.notice = t("stale_notice")  # where the button's message can answer, this alone is enough
     turn.say("stale_button")
     await turn.refresh()
 

@@ -7,7 +7,9 @@ from datetime import date
 from core.conversation import global_button
 from core.domain import SupplierSpec, mask_account
 from core.events import Reply, Text, t
+from core.ports import DueAccount
 from core.reminders import Campaign
+from bot.dialogs.common import place_of
 
 
 def _meter(service: str, zone: str, serial: str) -> Text:
@@ -15,17 +17,18 @@ def _meter(service: str, zone: str, serial: str) -> Text:
     return t("meter_label", service=t(f"service_{service}"), zone_part=zone_part, serial=serial)
 
 
-def reminder(campaign: Campaign, supplier: SupplierSpec, accounts: list[tuple[int, str, list[tuple[str, str, str]]]],
-             today: date) -> Reply:
-    """A campaign's reminder: the accounts (masked), the meters still missing, the deadline, a button."""
+def reminder(campaign: Campaign, supplier: SupplierSpec, accounts: list[DueAccount], today: date) -> Reply:
+    """A campaign's reminder: the accounts (masked, with their place), the meters still missing, the deadline,
+    a button per account."""
     lines = [
-        t("reminder_account", account=t("account_label", supplier=supplier.names, number=mask_account(number)),
-          meters=[_meter(*m) for m in meters])
-        for _, number, meters in accounts
+        t("reminder_account", account=t("account_label", supplier=supplier.names, number=mask_account(a.number)),
+          place=place_of(a.address, a.apartment), meters=[_meter(m.service, m.zone, m.serial) for m in a.meters])
+        for a in accounts
     ]
     buttons = tuple(
-        (global_button("btn_submit_account", "sub", str(account_id), number=mask_account(number)),)
-        for account_id, number, _ in accounts
+        (global_button("btn_submit_account", "sub", str(a.account_id), number=mask_account(a.number),
+                       place=place_of(a.address, a.apartment)),)
+        for a in accounts
     )
     return Reply(
         t(f"reminder_{campaign.kind.value}", supplier=supplier.names, deadline=campaign.deadline,

@@ -22,11 +22,18 @@ class RenderedButton:
 
 
 @dataclass(frozen=True)
+class RenderedPanel:
+    axis: str
+    lines: tuple[tuple[str, tuple[float | None, ...]], ...]  # (meter, values per period)
+
+
+@dataclass(frozen=True)
 class RenderedChart:
+    """A chart in one language, ready to draw (plain data: it travels to the drawing process)."""
+
     title: str
-    periods: tuple[str, ...]
-    series: tuple[tuple[str, tuple[float | None, ...]], ...]
-    unit: str
+    periods: tuple[str, ...]  # as the resident reads them: "11.2026"
+    panels: tuple[RenderedPanel, ...]
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,13 @@ def render(reply: Reply, language: str) -> Rendered:
 
 
 def _chart(chart: Chart, language: str) -> RenderedChart:
-    return RenderedChart(render_text(chart.title, language), chart.periods, chart.series,
-                         format_value(chart.unit, language))
+    return RenderedChart(
+        render_text(chart.title, language),
+        tuple(format_value(Period.parse(p), language) for p in chart.periods),
+        tuple(RenderedPanel(render_text(panel.axis, language),
+                            tuple((render_text(line.label, language), line.values) for line in panel.lines))
+              for panel in chart.panels),
+    )
 
 
 def render_text(text: Text, language: str) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from core.conversation import Step, Turn
-from core.domain import Account, Meter, ReadingKind, ReadingStatus, ServiceSpec
+from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus, ServiceSpec
 from core.events import Text, t
 from core.periods import Period
 from core.ports import NewReading, PreviousReading, Submission
@@ -28,8 +28,10 @@ from bot.dialogs.common import (
     on_own_account,
     own_account,
     show_account_choice,
+    unit_of,
     unit_text,
 )
+from bot.dialogs.receipts import value_lines
 
 RECENT_PERIODS = 6
 VERIFICATION_WARNING = timedelta(days=31)
@@ -58,7 +60,12 @@ async def enter_choose_account(turn: Turn) -> None:
     await show_account_choice(turn, "submit_choose_account")
 
 
-async def _begin(turn: Turn, account: Account) -> None:
+async def submit_once(turn: Turn, account: Account) -> None:
+    """Readings for an account the resident proved but did not link: the draft names it by its number."""
+    await _begin(turn, account, once=True)
+
+
+async def _begin(turn: Turn, account: Account, once: bool = False) -> None:
     spec = turn.suppliers.get(account.supplier)
     if spec is None:
         turn.say("supplier_unavailable")
@@ -79,7 +86,7 @@ async def _begin(turn: Turn, account: Account) -> None:
         return
     turn.session["data"] = {
         "draft": {"account": account.id, "period": str(window.period), "meters": meters, "index": 0, "values": {},
-                  "fixing": False}
+                  "fixing": False, "once": [account.supplier, account.number] if once else None}
     }
     await turn.goto("meter_value" if is_open else "closed_offer")
 
@@ -115,6 +122,9 @@ async def _draft(turn: Turn) -> tuple[dict[str, Any], Account] | None:
     """
     draft = turn.data.get("draft")
     account = await own_account(turn, str(draft["account"])) if draft else None
+    if draft is not None and account is None and draft.get("once"):  # proved for this submission only
+        found = await turn.uow.accounts.find(*draft["once"])
+        account = found if found is not None and found.id == draft["account"] else None
     if draft is None or account is None or account.supplier not in turn.suppliers:
         turn.say("draft_gone")
         await go_menu(turn)
@@ -125,9 +135,14 @@ async def _draft(turn: Turn) -> tuple[dict[str, Any], Account] | None:
         upcoming, _ = window_for_submission(turn.suppliers[account.supplier].window, turn.now.date())
         turn.say("window_passed", supplier=turn.suppliers[account.supplier].names, period=period,
                  closes=window.closes, next=upcoming.period)
-        await _begin(turn, account)
+        await _begin(turn, account, once=bool(draft.get("once")))
         return None
     return draft, account
+
+
+async def current_meter(turn: Turn) -> Current | None:
+    """The meter the resident is at in the draft (for the steps around it), or None after saying why."""
+    return await _current(turn)
 
 
 async def _current(turn: Turn) -> Current | None:
@@ -148,7 +163,9 @@ async def _current(turn: Turn) -> Current | None:
 
 async def previous_of(turn: Turn, meter: Meter, period: Period) -> PreviousReading | None:
     """The value to count from: the last accepted reading of an earlier period, or the register's."""
-    stored = await turn.uow.readings.previous(meter.id, period)
+    last = await turn.uow.readings.previous(meter.id, period)
+    # the day the resident read the meter, in the city: storage gives the moment in UTC
+    stored = PreviousReading(last.value, turn.local(last.submitted_at).date()) if last else None
     register = (
         PreviousReading(meter.last_reading, meter.last_reading_date)
         if meter.last_reading is not None and meter.last_reading_date is not None
@@ -167,13 +184,28 @@ async def enter_meter(turn: Turn) -> None:
     draft = current.draft
     if meter.verification_due is not None and meter.verification_due - turn.now.date() <= VERIFICATION_WARNING:
         turn.say("meter_verification_soon", meter=meter_label(meter), due=meter.verification_due)
+    latest = await handed_in(turn, meter, current.period)
+    if latest is not None:
+        turn.say("meter_handed_in", value=latest.value, unit=unit_text(service.unit), at=latest.submitted_at,
+                 by=_by(turn, latest))
     turn.say(
         "meter_prompt" if previous else "meter_prompt_first",
         step=draft["index"] + 1, total=len(draft["meters"]), meter=meter_label(meter),
         previous=previous.value if previous else None, on=previous.on if previous else None,
         unit=unit_text(service.unit), example=_example(service),
-        buttons=_meter_buttons(turn, previous is not None),
+        buttons=_meter_buttons(turn, previous is not None or latest is not None),
     )
+
+
+async def handed_in(turn: Turn, meter: Meter, period: Period) -> Reading | None:
+    """The latest reading of this meter already handed in (or kept) for the period, by anyone."""
+    readings = await turn.uow.readings.in_period([meter.id], period)
+    return max(readings, key=lambda r: r.submitted_at) if readings else None
+
+
+def _by(turn: Turn, reading: Reading) -> Text:
+    """Who handed a reading in, as a household member may be told: never by name."""
+    return t("by_you" if reading.submitted_by == turn.resident.id else "by_household")
 
 
 def _meter_buttons(turn: Turn, has_previous: bool) -> tuple[tuple[Any, ...], ...]:
@@ -190,12 +222,19 @@ async def value_typed(turn: Turn, text: str) -> None:
     if current is None:
         return
     service = current.service
-    parsed = parse_reading(text, digits=service.digits, decimals=service.decimals)
-    if isinstance(parsed, ParseError):
-        turn.say(f"parse_{parsed.problem.value}", digits=service.digits, decimals=service.decimals,
-                 example=_example(service), buttons=_meter_buttons(turn, True))
-        return
+    parsed = parse_reading(text, digits=service.digits, decimals=service.decimals, unit=service.unit)
     previous = await previous_of(turn, current.meter, current.period)
+    if isinstance(parsed, ParseError):
+        key = f"parse_{parsed.problem.value}"
+        if turn.step == "meter_value":
+            turn.say(key, digits=service.digits, decimals=service.decimals, example=_example(service),
+                     unit=unit_text(service.unit), buttons=_meter_buttons(turn, previous is not None))
+        else:  # typed at "lower?" or "sure?": that question is void now, back to the meter's own screen
+            turn.say(key, digits=service.digits, decimals=service.decimals, example=_example(service),
+                     unit=unit_text(service.unit))
+            current.draft.pop("candidate", None)
+            await turn.goto("meter_value")
+        return
     recent = await turn.uow.readings.recent_consumption(current.meter.id, current.period, RECENT_PERIODS)
     result = check_reading(parsed, previous.value if previous else None, service, recent)
     if result.verdict is Verdict.LOWER:
@@ -218,6 +257,11 @@ async def unchanged(turn: Turn, _: str) -> None:
     current = await _current(turn)
     if current is None:
         return
+    latest = await handed_in(turn, current.meter, current.period)
+    if latest is not None:  # replacing this period's reading: unchanged from what was handed in last
+        kind = ReadingKind.UNCHANGED if latest.kind in (ReadingKind.TYPED, ReadingKind.UNCHANGED) else latest.kind
+        await _record(turn, current, latest.value, kind)
+        return
     previous = await previous_of(turn, current.meter, current.period)
     if previous is None:
         turn.say("unchanged_without_previous")
@@ -225,16 +269,21 @@ async def unchanged(turn: Turn, _: str) -> None:
     await _record(turn, current, previous.value, ReadingKind.UNCHANGED)
 
 
-async def _record(turn: Turn, current: Current, value: Decimal, kind: ReadingKind, evidence: str | None = None) -> None:
+async def _record(turn: Turn, current: Current, value: Decimal, kind: ReadingKind, evidence: str | None = None,
+                  replacement: dict[str, str] | None = None) -> None:
     previous = await previous_of(turn, current.meter, current.period)
     previous_value = previous.value if previous else None
     used = consumption_of(value, previous_value, kind, current.service)
+    if replacement and "start" in replacement:  # a new meter counts from its first value
+        used = value - Decimal(replacement["start"])
     draft = current.draft
     draft.pop("candidate", None)
     draft["values"][str(current.meter.id)] = {
         "value": str(value), "kind": kind.value, "evidence": evidence,
         "previous": None if previous_value is None else str(previous_value),
         "consumption": None if used is None else str(used),
+        "new_serial": (replacement or {}).get("serial"), "new_installed": (replacement or {}).get("installed"),
+        "new_start": (replacement or {}).get("start"),
     }
     if not draft["fixing"] and draft["index"] + 1 < len(draft["meters"]):
         draft["index"] += 1
@@ -264,10 +313,14 @@ async def enter_lower(turn: Turn) -> None:
     )
 
 
-async def meter_replaced(turn: Turn, _: str) -> None:
+async def record_replaced(turn: Turn, evidence: str | None) -> None:
+    """The value typed is the new meter's: recorded with what the resident told of the replacement."""
     current = await _current(turn)
-    if current is not None and "candidate" in current.draft:
-        await _record(turn, current, Decimal(current.draft["candidate"]["value"]), ReadingKind.REPLACED)
+    if current is None or "candidate" not in current.draft:
+        return
+    replacement = current.draft.pop("replacement", {})
+    await _record(turn, current, Decimal(current.draft["candidate"]["value"]), ReadingKind.REPLACED, evidence,
+                  replacement)
 
 
 async def meter_rolled_over(turn: Turn, _: str) -> None:
@@ -323,10 +376,17 @@ async def enter_summary(turn: Turn) -> None:
     period = Period.parse(draft["period"])
     lines = [_summary_line(turn, account, meter_id, draft) for meter_id in draft["meters"]]
     earlier = await turn.uow.readings.in_period(draft["meters"], period)
-    notes = []
-    if earlier:
-        first = min(r.submitted_at for r in earlier).astimezone(turn.now.tzinfo)
-        notes.append(t("summary_replaces", on=first.date()))
+    notes: list[Text] = []
+    mine = [r for r in earlier if r.submitted_by == turn.resident.id]
+    theirs = [r for r in earlier if r.submitted_by != turn.resident.id]
+    if mine:
+        notes.append(t("summary_replaces", on=turn.local(min(r.submitted_at for r in mine)).date()))
+    if theirs:
+        meters = {m.id: m for m in account.meters}
+        notes.append(t("summary_replaces_household", on=turn.local(min(r.submitted_at for r in theirs)).date(),
+                       lines=[t("handed_in_line", meter=meter_label(meters[r.meter_id]), value=r.value,
+                                unit=unit_of(turn, account, meters[r.meter_id]))
+                              for r in theirs if r.meter_id in meters]))
     window = _window_of(turn, account, period)
     if not window.contains(turn.now.date()):
         notes.append(t("summary_pending", opens=window.opens))
@@ -343,8 +403,11 @@ def _summary_line(turn: Turn, account: Account, meter_id: int, draft: dict[str, 
     meter = next(m for m in account.meters if m.id == meter_id)
     entry = draft["values"][str(meter_id)]
     spec = turn.suppliers[account.supplier].service(meter.service)
+    installed = entry.get("new_installed")
     return t(
         f"summary_line_{entry['kind']}", meter=meter_label(meter), unit=unit_text(spec.unit if spec else ""),
+        new_meter=t("new_meter_details", serial=entry.get("new_serial") or "—",
+                    installed=date.fromisoformat(installed) if installed else None),
         value=Decimal(entry["value"]),
         previous=Decimal(entry["previous"]) if entry["previous"] is not None else None,
         consumption=Decimal(entry["consumption"]) if entry["consumption"] is not None else None,
@@ -361,12 +424,15 @@ async def confirm(turn: Turn, _: str) -> None:
     # kept for a window that has opened since: handed in now, with the ordinary receipt
     status = ReadingStatus.ACCEPTED if window.contains(turn.now.date()) else ReadingStatus.PENDING
     reference = new_reference(period)
+    earlier = await turn.uow.readings.in_period(draft["meters"], period)
     readings = tuple(
         NewReading(
             meter_id=meter_id, value=Decimal(v["value"]),
             previous_value=Decimal(v["previous"]) if v["previous"] is not None else None,
             consumption=Decimal(v["consumption"]) if v["consumption"] is not None else None,
-            kind=ReadingKind(v["kind"]), evidence=v.get("evidence"),
+            kind=ReadingKind(v["kind"]), evidence=v.get("evidence"), new_serial=v.get("new_serial"),
+            new_installed=date.fromisoformat(v["new_installed"]) if v.get("new_installed") else None,
+            new_start=Decimal(v["new_start"]) if v.get("new_start") else None,
         )
         for meter_id in draft["meters"]
         for v in [draft["values"][str(meter_id)]]
@@ -375,12 +441,17 @@ async def confirm(turn: Turn, _: str) -> None:
         account_id=account.id, resident_id=turn.resident.id, period=period, channel=turn.channel,
         reference=reference, submitted_at=turn.now, status=status, readings=readings,
     ))
+    for other in sorted({r.submitted_by for r in earlier if r.submitted_by is not None} - {turn.resident.id}):
+        turn.tell(other, "readings_replaced_by_household", account=account_label(turn, account), period=period,
+                  reference=reference)
     if status is ReadingStatus.ACCEPTED:
         turn.say("receipt", reference=reference, account=account_label(turn, account), period=period,
-                 count=len(readings), replaced=replaced)
+                 count=len(readings), replaced=replaced, at=turn.now, lines=value_lines(turn, account, readings))
     else:
         turn.say("receipt_pending", reference=reference, account=account_label(turn, account), period=period,
-                 opens=window.opens, count=len(readings))
+                 opens=window.opens, count=len(readings), at=turn.now, lines=value_lines(turn, account, readings))
+    if draft.get("once"):
+        turn.say("receipt_not_linked")
     await go_menu(turn)
 
 
@@ -427,8 +498,8 @@ SUBMISSION_STEPS = {
     "submit_account": Step(enter_choose_account, buttons={"acc": submit_for_account}),
     "closed_offer": Step(enter_closed_offer, buttons={"keep": keep_for_later}),
     "meter_value": Step(enter_meter, buttons={"same": unchanged, "cancel": cancel_submission}, text=value_typed),
-    "lower_ask": Step(enter_lower, buttons={"replaced": meter_replaced, "rollover": meter_rolled_over,
-                                            "again": type_again}, text=value_typed),
+    "lower_ask": Step(enter_lower, buttons={"rollover": meter_rolled_over, "again": type_again},  # + "replaced"
+                      text=value_typed),
     "unusual_ask": Step(enter_unusual, buttons={"yes": unusual_confirmed, "again": type_again},
                         text=value_typed, photo=photo_attached),
     "summary": Step(enter_summary, buttons={"confirm": confirm, "fix": open_fix, "cancel": cancel_submission}),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.conversation import Conversation, Step
-from bot.dialogs import history, linking, menu, reminders, submission
+from bot.dialogs import history, linking, menu, receipts, reminders, replacement, submission
 from bot.dialogs.common import go_menu
 
 STEPS: dict[str, Step] = {
@@ -15,17 +15,24 @@ STEPS: dict[str, Step] = {
             "history": history.open_history,
             "reminders": reminders.open_reminders,
             "help": menu.open_help,
+            "receipts": receipts.open_receipts,
         },
+        text=receipts.menu_text,  # a receipt's reference
     ),
     **linking.LINKING_STEPS,
     **submission.SUBMISSION_STEPS,
+    **replacement.REPLACEMENT_STEPS,
     **history.HISTORY_STEPS,
     **reminders.REMINDER_STEPS,
     **menu.MENU_STEPS,
+    **receipts.RECEIPT_STEPS,
 }
+STEPS["lower_ask"] = Step(STEPS["lower_ask"].enter, text=STEPS["lower_ask"].text,
+                          buttons={**STEPS["lower_ask"].buttons, "replaced": replacement.meter_replaced})
 # "no accounts yet" screens offer to link one
 for _name in ("submit_account", "history_account"):
-    STEPS[_name] = Step(STEPS[_name].enter, buttons={**STEPS[_name].buttons, "link": linking.open_link})
+    STEPS[_name] = Step(STEPS[_name].enter,
+                        buttons={**STEPS[_name].buttons, "link": linking.open_link, "once": linking.open_once})
 
 COMMANDS = {
     **dict.fromkeys(("/start", "start", "старт", "/старт", "почати"), menu.start),
@@ -48,6 +55,7 @@ CONVERSATION = Conversation(
     global_buttons=GLOBAL_BUTTONS,
     start=menu.start,
     cancel=menu.cancel,
+    home=go_menu,
     stale=menu.stale,
     unsupported=menu.unsupported,
 )

@@ -11,7 +11,12 @@ TEXTS: dict[str, Template] = {
     "privacy_notice": "ℹ️ What I keep: your messenger id, the accounts you link, the readings you hand in, "
                       "your language and reminder settings — only to take your readings and remind you. "
                       "To delete your data: \"Help\" → \"Forget me\".",
-    "menu": "Main menu. What shall we do?",
+    "menu": lambda p: (p["status"] + "\n\n" if p.get("status") else "") + "Main menu. What shall we do?",
+    "menu_status": "Your readings:\n{lines}",
+    "status_done": "✅ {account}: handed in for {period}.",
+    "status_kept": "💾 {account}: kept for {period}, I will hand them in on {opens}.",
+    "status_due": "⏳ {account}: {done} of {total} handed in for {period}, intake until {closes}.",
+    "status_upcoming": "🕓 {account}: intake for {period} is from {opens} to {closes}.",
     "btn_submit": "📝 Submit readings",
     "btn_accounts": "🏠 My accounts",
     "btn_history": "📊 History",
@@ -23,6 +28,7 @@ TEXTS: dict[str, Template] = {
     "btn_no": "No",
     "cancelled": "Cancelled. Nothing was saved.",
     "stale_button": "That button is no longer active. Here is where we are:",
+    "stale_notice": "That button is no longer active.",
     "unsupported": "I only understand text and buttons. Here is where we are:",
     "use_buttons": "Please use the buttons.",
     "error_try_again": "Sorry, something went wrong. Please try again in a minute.",
@@ -53,6 +59,10 @@ TEXTS: dict[str, Template] = {
     "forget_kept": "All right, nothing deleted.",
     "account_label": "{supplier} {number}",
     "account_with_address": "{account}, {address}",
+    "account_choice": "{account} · {place}",
+    "place_street_apartment": "{street}, apt {apartment}",
+    "place_apartment": "apt {apartment}",
+    "place_street": "{street}",
     "supplier_button": "{name}",
     "account_button": "{account}",
     "link_choose_supplier": "Choose the supplier of the account you want to add:",
@@ -68,12 +78,21 @@ TEXTS: dict[str, Template] = {
     "link_failed": "Could not confirm: the account number or the confirmation does not match the supplier's "
                    "records. Check them and try again. If you have paid at least once, confirm with the amount "
                    "of the last payment.",
-    "link_locked": "Too many failed attempts for this account. You can add it again after {until}.",
+    "link_locked": "Too many failed attempts for this account. You can add it again after {until}. "
+                   "If the account is yours and you need it sooner, contact \"{supplier}\": {contacts}",
+    "link_tries_left": lambda p: (
+        f"{p['left']} {'try' if p['left'] == '1' else 'tries'} left. After that, the account can only be added "
+        "again in 24 hours."),
+    "contacts_unknown": "the contacts are on the supplier's website",
     "link_done": "✅ Account {account} added.",
     "link_already": "Account {account} is already added.",
     "accounts_list": "Your accounts:\n{accounts}",
     "accounts_none": "You have not added any accounts yet.",
     "btn_link": "➕ Add an account",
+    "btn_submit_once": "📨 Submit once, without adding",
+    "once_choose_supplier": "Hand in readings once without adding the account (for a relative or a neighbour, say). "
+                            "Choose the supplier:",
+    "receipt_not_linked": "The account was not added to your list: there will be no reminders or history for it.",
     "btn_unlink": "Remove {account}",
     "unlink_confirm": "Remove account {account} from your list? Readings already handed in are kept.",
     "btn_unlink_yes": "Yes, remove",
@@ -119,6 +138,8 @@ TEXTS: dict[str, Template] = {
         "This meter shows whole numbers only. Type it without a fraction, for example: 1234"),
     "parse_too_many_digits": "Too many digits: this meter has {digits} digits before the point. Check the value "
                              "and type it again, for example: {example}",
+    "parse_wrong_unit": "This meter counts in {unit}. Type the reading in {unit} (or just the number), "
+                        "for example: {example}",
     "unchanged_without_previous": "There is no previous reading, so \"unchanged\" cannot be used. Type the value.",
     "submission_cancelled": "Submission cancelled, nothing saved.",
     "lower_than_previous": lambda p: (
@@ -140,24 +161,78 @@ TEXTS: dict[str, Template] = {
     "summary_line_typed": "• {meter}: {previous} → {value} {unit}, consumption {consumption} {unit}",
     "summary_line_unchanged": "• {meter}: {value} {unit} (unchanged)",
     "summary_line_rollover": "• {meter}: {previous} → {value} {unit} (rolled over), consumption {consumption} {unit}",
-    "summary_line_replaced": "• {meter}: {value} {unit} (new meter)",
+    "summary_line_replaced": "• {meter}: {value} {unit} ({new_meter})",
+    "new_meter_details": "new meter No. {serial}, installed on {installed}",
+    "new_meter_serial": "Type the serial number of the new meter (it is on the meter and in the replacement act).",
+    "new_meter_serial_bad": "A meter's serial number is up to 40 letters and digits, for example: 12345678. "
+                            "Type it again.",
+    "new_meter_date": "When was the new meter installed? Type the date, for example: {example}",
+    "new_meter_date_bad": "I could not read that date (it cannot be in the future). Type, for example: {example}",
+    "btn_installed_today": "Today",
+    "btn_skip": "Skip",
+    "new_meter_start": "What did the new meter show when it was installed? It is in the replacement act. "
+                       "If you do not know, press \"Don't know\".",
+    "new_meter_start_bad": "That does not look like the starting value: it cannot be above {value} {unit}. "
+                           "Type it again or press \"Don't know\".",
+    "btn_dont_know": "Don't know",
+    "new_meter_act": "You may send a photo of the meter replacement act: I will attach it to the reading. Or skip.",
     "summary_replaces": "These readings will replace the ones you handed in on {on}.",
+    "summary_replaces_household": "These readings will replace the ones another member of the household handed in "
+                                  "on {on}:\n{lines}",
+    "handed_in_line": "  {meter}: {value} {unit}",
+    "meter_handed_in": "Already handed in for this period: {value} {unit} ({at}, {by}).",
+    "by_you": "by you",
+    "by_household": "by another member of the household",
+    "readings_replaced_by_household": "ℹ️ The readings you handed in ({account}, period {period}) were replaced: "
+                                      "another member of the household handed in new ones. New receipt number: "
+                                      "{reference}.",
     "summary_pending": "Intake is not open yet: I will keep these readings and hand them in on {opens}.",
     "btn_confirm": "✅ Confirm",
     "btn_fix": "✏️ Correct one",
     "fix_choose": "Which reading do you want to correct?",
     "meter_button": "{meter}",
     "receipt": lambda p: (
-        f"✅ Readings accepted ({p['account']}, period {p['period']}). Receipt number: {p['reference']}."
+        f"✅ Readings accepted ({p['account']}, period {p['period']}), {p['at']}:\n{p['lines']}\n"
+        f"Receipt number: {p['reference']}."
         + (" Your earlier readings for this period were replaced." if p["replaced"] != "0" else "")),
-    "receipt_pending": "💾 Readings kept ({account}, period {period}). Number: {reference}. I will hand them in on "
-                       "{opens}, when intake opens, and send you a receipt.",
+    "receipt_pending": "💾 Readings kept ({account}, period {period}), {at}:\n{lines}\nNumber: {reference}. "
+                       "I will hand them in on {opens}, when intake opens, and send you a receipt.",
+    "btn_receipts": "🧾 My receipts",
+    "receipt_value": "• {meter}: {value} {unit}",
+    "receipt_value_status": "• {meter}: {value} {unit} — {status}",
+    "receipt_status_accepted": "accepted",
+    "receipt_status_pending": "kept for later",
+    "receipt_status_replaced": "replaced",
+    "receipt_status_expired": "expired: not handed in, intake closed",
+    "receipt_status_join": "{first}, {rest}",
+    "receipts": "🧾 Your latest receipts, newest first:\n{lines}\n\n"
+                "To find a receipt, send its number, for example {example}.",
+    "receipts_none": "🧾 No receipts yet: one comes as soon as you confirm readings. "
+                     "To find a receipt, send its number, for example {example}.",
+    "receipts_line": "• {at} · {reference}\n  {account}, period {period} — {status}",
+    "receipt_button": "{reference}",
+    "receipt_card": "🧾 Receipt {reference}\n{account}, period {period}\nHanded in {at}:\n{lines}\n{notes}",
+    "receipt_handed_in": "The kept readings were handed in to the supplier on {at}.",
+    "btn_receipts_all": "🧾 All receipts",
+    "receipt_not_found": "Receipt {reference} was not found among yours. The number is in the message that "
+                         "accepted the readings, for example {example}.",
+    "receipt_bad_reference": "That does not look like a receipt number. Send the number, for example {example}, "
+                             "or choose a receipt with a button.",
+    "history_receipts": "Receipts:\n{lines}",
+    "history_receipt": "• {period} · {reference} · {at} — {status}",
+    "history_kept_value": "↳ {meter}: {value} {unit}",
     "history_choose_account": "Which account's history?",
-    "history": "History: {account}\n\n{meters}",
+    "history": "History: {account}\n\n{meters}\n\n{receipts}",
     "history_meter": "{meter}:\n{lines}",
     "history_line": "  {period}: {value} {unit} (used {consumption})",
     "history_empty": "  no readings yet",
     "history_chart_title": "Consumption: {account}",
+    "chart_axis": "Consumption, {unit}",
+    "chart_meter": "{service}",
+    "chart_meter_zone": "{service} ({zone})",
+    "chart_meter_serial": "{meter}, No. …{serial}",
+    "chart_label_raw": "{label}",
+    "console_chart_saved": "📈 Chart saved to the file: {path}",
     "btn_history_other": "Another account",
     "reminders_none": "Reminders come for linked accounts. Add an account first.",
     "reminders": "Reminders to hand in readings:\n{lines}",
@@ -173,8 +248,9 @@ TEXTS: dict[str, Template] = {
                         "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
     "reminder_last_day": "⏰ {supplier}: today, {deadline}, is the last day to hand in readings for {period}. "
                          "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
-    "reminder_account": "{account}:\n{meters}",
-    "btn_submit_account": "📝 Submit readings {number}",
+    "reminder_account": "{account} ({place}):\n{meters}",
+    "btn_submit_account": "📝 Submit readings {number} · {place}",
+    "btn_submit_kept": "📝 Submit readings {number}",
     "handover_receipt": "✅ Your kept readings were handed in to the supplier ({account}, period {period}). "
                         "Receipt number: {reference}.",
     "kept_expired": "⌛ Your kept readings were not handed in ({account}, period {period}): intake closed on {closes} "

@@ -18,7 +18,12 @@ TEXTS: dict[str, Template] = {
     "privacy_notice": "ℹ️ Що я зберігаю: ваш ідентифікатор у месенджері, прив'язані особові рахунки, "
                       "передані показники, мову й налаштування нагадувань — лише щоб приймати показники "
                       "й нагадувати про них. Видалити свої дані: «Довідка» → «Забути мене».",
-    "menu": "Головне меню. Що робимо?",
+    "menu": lambda p: (p["status"] + "\n\n" if p.get("status") else "") + "Головне меню. Що робимо?",
+    "menu_status": "Стан показників:\n{lines}",
+    "status_done": "✅ {account}: за {period} передано.",
+    "status_kept": "💾 {account}: за {period} збережено, передам {opens}.",
+    "status_due": "⏳ {account}: за {period} передано {done} з {total}, прийом до {closes}.",
+    "status_upcoming": "🕓 {account}: прийом за {period} — з {opens} до {closes}.",
     "btn_submit": "📝 Передати показники",
     "btn_accounts": "🏠 Мої рахунки",
     "btn_history": "📊 Історія",
@@ -30,6 +35,7 @@ TEXTS: dict[str, Template] = {
     "btn_no": "Ні",
     "cancelled": "Скасовано. Нічого не збережено.",
     "stale_button": "Ця кнопка вже неактуальна. Ось де ми зараз:",
+    "stale_notice": "Ця кнопка вже неактуальна.",
     "unsupported": "Я розумію лише текст і кнопки. Ось де ми зараз:",
     "use_buttons": "Будь ласка, скористайтеся кнопками.",
     "error_try_again": "Вибачте, щось пішло не так. Спробуйте ще раз за хвилину.",
@@ -62,6 +68,10 @@ TEXTS: dict[str, Template] = {
     # accounts and linking
     "account_label": "{supplier} {number}",
     "account_with_address": "{account}, {address}",
+    "account_choice": "{account} · {place}",
+    "place_street_apartment": "{street}, кв. {apartment}",
+    "place_apartment": "кв. {apartment}",
+    "place_street": "{street}",
     "supplier_button": "{name}",
     "account_button": "{account}",
     "link_choose_supplier": "Оберіть постачальника, чий рахунок хочете додати:",
@@ -77,12 +87,20 @@ TEXTS: dict[str, Template] = {
     "link_failed": "Не вдалося підтвердити: номер рахунку або підтвердження не збігаються з даними "
                    "постачальника. Перевірте й спробуйте ще раз. Якщо ви вже платили хоч раз, "
                    "підтверджуйте сумою останнього платежу.",
-    "link_locked": "Забагато невдалих спроб для цього рахунку. Додати його можна буде після {until}.",
+    "link_locked": "Забагато невдалих спроб для цього рахунку. Додати його можна буде після {until}. "
+                   "Якщо рахунок ваш і потрібно раніше — зверніться до постачальника «{supplier}»: {contacts}",
+    "link_tries_left": lambda p: (
+        f"Залишилося спроб: {p['left']}. Після цього додати рахунок можна буде лише через добу."),
+    "contacts_unknown": "контакти є на сайті постачальника",
     "link_done": "✅ Рахунок {account} додано.",
     "link_already": "Рахунок {account} уже додано.",
     "accounts_list": "Ваші рахунки:\n{accounts}",
     "accounts_none": "У вас ще немає доданих рахунків.",
     "btn_link": "➕ Додати рахунок",
+    "btn_submit_once": "📨 Передати разово, без додавання",
+    "once_choose_supplier": "Разова передача показників без додавання рахунку (наприклад, за родичів чи сусідів). "
+                            "Оберіть постачальника:",
+    "receipt_not_linked": "Рахунок не додано до вашого списку: нагадувань і історії для нього не буде.",
     "btn_unlink": "Прибрати {account}",
     "unlink_confirm": "Прибрати рахунок {account} з вашого списку? Передані показники збережуться.",
     "btn_unlink_yes": "Так, прибрати",
@@ -129,6 +147,8 @@ TEXTS: dict[str, Template] = {
         "Цей лічильник показує лише цілі числа. Введіть без дробової частини, наприклад: 1234"),
     "parse_too_many_digits": "Забагато цифр: у лічильника {digits} цифр до коми. Перевірте значення й введіть "
                              "ще раз, наприклад: {example}",
+    "parse_wrong_unit": "Цей лічильник рахує в {unit}. Введіть показник у {unit} (або лише число), "
+                        "наприклад: {example}",
     "unchanged_without_previous": "Попереднього показника немає, тож «без змін» не підійде. Введіть значення.",
     "submission_cancelled": "Передачу скасовано, нічого не збережено.",
     "lower_than_previous": lambda p: (
@@ -151,25 +171,76 @@ TEXTS: dict[str, Template] = {
     "summary_line_unchanged": "• {meter}: {value} {unit} (без змін)",
     "summary_line_rollover": "• {meter}: {previous} → {value} {unit} (перехід через нуль), споживання "
                              "{consumption} {unit}",
-    "summary_line_replaced": "• {meter}: {value} {unit} (новий лічильник)",
+    "summary_line_replaced": "• {meter}: {value} {unit} ({new_meter})",
+    "new_meter_details": "новий лічильник №{serial}, встановлено {installed}",
+    "new_meter_serial": "Введіть заводський номер нового лічильника (він є на корпусі й в акті заміни).",
+    "new_meter_serial_bad": "Номер лічильника — це до 40 літер і цифр, наприклад: 12345678. Введіть його ще раз.",
+    "new_meter_date": "Коли встановили новий лічильник? Введіть дату, наприклад: {example}",
+    "new_meter_date_bad": "Не вдалося прочитати дату (вона не може бути в майбутньому). Введіть, наприклад: {example}",
+    "btn_installed_today": "Сьогодні",
+    "btn_skip": "Пропустити",
+    "new_meter_start": "Який показник був на новому лічильнику при встановленні? Він є в акті заміни. "
+                       "Якщо не знаєте — натисніть «Не знаю».",
+    "new_meter_start_bad": "Це не схоже на початковий показник: він не може бути більшим за {value} {unit}. "
+                           "Введіть його ще раз або натисніть «Не знаю».",
+    "btn_dont_know": "Не знаю",
+    "new_meter_act": "Можете надіслати фото акту заміни лічильника — я додам його до показника. Або пропустіть.",
     "summary_replaces": "Ці показники замінять передані вами {on}.",
+    "summary_replaces_household": "Ці показники замінять передані іншим членом домогосподарства {on}:\n{lines}",
+    "handed_in_line": "  {meter}: {value} {unit}",
+    "meter_handed_in": "За цей період уже передано: {value} {unit} ({at}, {by}).",
+    "by_you": "вами",
+    "by_household": "іншим членом домогосподарства",
+    "readings_replaced_by_household": "ℹ️ Показники, які ви передали ({account}, період {period}), замінено: "
+                                      "інший член домогосподарства передав нові. Номер нової квитанції: {reference}.",
     "summary_pending": "Прийом ще не відкрито: я збережу показники й передам їх {opens}.",
     "btn_confirm": "✅ Підтвердити",
     "btn_fix": "✏️ Виправити один",
     "fix_choose": "Який показник виправити?",
     "meter_button": "{meter}",
     "receipt": lambda p: (
-        f"✅ Показники прийнято ({p['account']}, період {p['period']}). Номер квитанції: {p['reference']}."
+        f"✅ Показники прийнято ({p['account']}, період {p['period']}), {p['at']}:\n{p['lines']}\n"
+        f"Номер квитанції: {p['reference']}."
         + (" Попередні показники за цей період замінено." if p["replaced"] != "0" else "")),
-    "receipt_pending": "💾 Показники збережено ({account}, період {period}). Номер: {reference}. "
+    "receipt_pending": "💾 Показники збережено ({account}, період {period}), {at}:\n{lines}\nНомер: {reference}. "
                        "Я передам їх {opens}, щойно відкриється прийом, і надішлю квитанцію.",
+    "btn_receipts": "🧾 Мої квитанції",
+    "receipt_value": "• {meter}: {value} {unit}",
+    "receipt_value_status": "• {meter}: {value} {unit} — {status}",
+    "receipt_status_accepted": "прийнято",
+    "receipt_status_pending": "збережено, буде передано",
+    "receipt_status_replaced": "замінено новішими",
+    "receipt_status_expired": "не передано: прийом закрився",
+    "receipt_status_join": "{first}, {rest}",
+    "receipts": "🧾 Ваші останні квитанції, найновіші першими:\n{lines}\n\n"
+                "Щоб знайти квитанцію, надішліть її номер, наприклад {example}.",
+    "receipts_none": "🧾 Квитанцій ще немає: вона з'являється, щойно ви підтвердите показники. "
+                     "Щоб знайти квитанцію, надішліть її номер, наприклад {example}.",
+    "receipts_line": "• {at} · {reference}\n  {account}, період {period} — {status}",
+    "receipt_button": "{reference}",
+    "receipt_card": "🧾 Квитанція {reference}\n{account}, період {period}\nПередано {at}:\n{lines}\n{notes}",
+    "receipt_handed_in": "Збережені показники передано постачальнику {at}.",
+    "btn_receipts_all": "🧾 Усі квитанції",
+    "receipt_not_found": "Квитанцію {reference} не знайдено серед ваших. Номер є в повідомленні про прийняття "
+                         "показників, наприклад {example}.",
+    "receipt_bad_reference": "Це не схоже на номер квитанції. Надішліть номер, наприклад {example}, "
+                             "або оберіть квитанцію кнопкою.",
+    "history_receipts": "Квитанції:\n{lines}",
+    "history_receipt": "• {period} · {reference} · {at} — {status}",
+    "history_kept_value": "↳ {meter}: {value} {unit}",
     # history
     "history_choose_account": "Історію якого рахунку показати?",
-    "history": "Історія — {account}:\n\n{meters}",
+    "history": "Історія — {account}:\n\n{meters}\n\n{receipts}",
     "history_meter": "{meter}:\n{lines}",
     "history_line": "  {period}: {value} {unit} (спожито {consumption})",
     "history_empty": "  показників ще немає",
     "history_chart_title": "Споживання — {account}",
+    "chart_axis": "Споживання, {unit}",
+    "chart_meter": "{service}",
+    "chart_meter_zone": "{service} ({zone})",
+    "chart_meter_serial": "{meter}, №…{serial}",
+    "chart_label_raw": "{label}",
+    "console_chart_saved": "📈 Графік збережено у файл: {path}",
     "btn_history_other": "Інший рахунок",
     # reminders
     "reminders_none": "Нагадування надходять для доданих рахунків. Спершу додайте рахунок.",
@@ -188,8 +259,9 @@ TEXTS: dict[str, Template] = {
                         "Без показників постачальник нарахує за середнім або за нормою.",
     "reminder_last_day": "⏰ {supplier}: сьогодні, {deadline}, останній день прийому показників за {period}. "
                          "Ще не передано:\n{accounts}\nБез показників постачальник нарахує за середнім або за нормою.",
-    "reminder_account": "{account}:\n{meters}",
-    "btn_submit_account": "📝 Передати показники {number}",
+    "reminder_account": "{account} ({place}):\n{meters}",
+    "btn_submit_account": "📝 Передати показники {number} · {place}",
+    "btn_submit_kept": "📝 Передати показники {number}",
     "handover_receipt": "✅ Збережені показники передано постачальнику ({account}, період {period}). "
                         "Номер квитанції: {reference}.",
     "kept_expired": "⌛ Збережені показники не передано ({account}, період {period}): прийом закрився {closes} "

@@ -14,6 +14,8 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
@@ -28,9 +30,9 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramRetryAfter,
 )
-from aiogram.methods import GetUpdates, SendMessage, SendPhoto
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, GetUpdates, SendMessage, SendPhoto
 from aiogram.methods.base import TelegramMethod
-from aiogram.types import BotCommand, BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from aiogram.types import BotCommand, BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from aiohttp import web
 
 from core.events import ChatRef
@@ -38,8 +40,8 @@ from core.service import Outcome
 from bot.bootstrap import App
 from bot.delivery.adapter import Parsed, Recorded
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
-from bot.dialogs.chart import chart_png
-from bot.dialogs.render import render_all, split_text
+from bot.dialogs.chart_drawer import PendingChart
+from bot.dialogs.render import Rendered, render_all, render_text, split_text
 from bot.metrics import Metrics
 from bot.telegram.translate import CHANNEL, chat_of, from_callback, from_message
 
@@ -51,12 +53,24 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_NOTICE = 200  # answerCallbackQuery's text
+NOT_MODIFIED = "message is not modified"  # Telegram's answer to an edit that changes nothing
+KEYBOARDS_REMEMBERED = 10_000  # chats whose last keyboard this process knows
 COMMANDS = {
     "uk": [("start", "Почати спочатку"), ("menu", "Головне меню"), ("cancel", "Скасувати"),
            ("help", "Довідка й правила"), ("language", "Мова / Language")],
     "en": [("start", "Start over"), ("menu", "Main menu"), ("cancel", "Cancel"),
            ("help", "Help and rules"), ("language", "Language / Мова")],
 }
+
+
+@dataclass(frozen=True)
+class EditOrSend:
+    """The pressed message becomes the new screen; should Telegram refuse the edit (too old, gone),
+    the screen is sent as a new message instead: a reply is never lost to an edit."""
+
+    edit: EditMessageText
+    fallback: SendMessage
 
 
 class RawGetUpdates(GetUpdates):
@@ -88,12 +102,14 @@ class TelegramChannel:
         settings = app.settings
         assert settings.telegram_token is not None
         self._metrics = metrics
+        self._charts = app.charts
         self.bot = bot or make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_url)
         secret = settings.telegram_webhook_secret
         self._secret = secret.get_secret_value().encode() if secret else b""
         self._webhook_url = f"{settings.public_url.rstrip('/')}/telegram/webhook" if settings.public_url else None
         self._pipeline: Pipeline | None = None
         self._offset: int | None = None
+        self._keyboards: dict[int, int] = {}  # chat -> the message holding the last keyboard this process gave
 
     # wiring
 
@@ -209,21 +225,37 @@ class TelegramChannel:
             pass
         return None
 
-    async def acknowledge(self, token: str) -> None:
+    async def acknowledge(self, token: str, outcome: Outcome | None = None) -> None:
+        notice = None
+        if outcome is not None and outcome.notice is not None and _notice_only(outcome):
+            notice = render_text(outcome.notice, outcome.language)[:MAX_NOTICE]
         try:
-            await self.bot.answer_callback_query(token)  # stops the spinner on the button
+            await self.bot.answer_callback_query(token, text=notice)  # stops the spinner on the button
         except (TelegramAPIError, ClientDecodeError, aiohttp.ClientError, TimeoutError) as exc:
             log.info("telegram: callback answer failed (%s)", exc.__class__.__name__)  # the press still counts
 
     # outbound
 
     def render(self, outcome: Outcome) -> list[object]:
+        """A press is answered on its own message: a screen alone replaces it, anything more goes out as
+        new messages after its keyboard is taken away; a notice alone is the callback's answer."""
+        if _notice_only(outcome):
+            return []
         chat_id = int(outcome.chat.chat_id)
+        messages = render_all(outcome.replies, outcome.language, MAX_TEXT)
         calls: list[object] = []
-        for rendered in render_all(outcome.replies, outcome.language, MAX_TEXT):
+        if outcome.origin.isdigit():
+            origin = int(outcome.origin)
+            if len(outcome.replies) == 1 and _fits_an_edit(messages):
+                [screen] = messages
+                markup = _keyboard(screen.buttons)
+                return [EditOrSend(EditMessageText(chat_id=chat_id, message_id=origin, text=screen.text,
+                                                   reply_markup=markup),
+                                   SendMessage(chat_id=chat_id, text=screen.text, reply_markup=markup))]
+            calls.append(EditMessageReplyMarkup(chat_id=chat_id, message_id=origin))  # no markup: no keyboard
+        for rendered in messages:
             if rendered.chart is not None:
-                photo = BufferedInputFile(chart_png(rendered.chart), filename="history.png")
-                calls.append(SendPhoto(chat_id=chat_id, photo=photo, caption=rendered.chart.title[:MAX_CAPTION]))
+                calls.append(PendingChart(rendered.chart, partial(_photo, chat_id, rendered.chart.title)))
             parts = split_text(rendered.text, MAX_TEXT)
             markup = _keyboard(rendered.buttons)
             for i, part in enumerate(parts):
@@ -232,9 +264,29 @@ class TelegramChannel:
         return calls
 
     async def send(self, message: object) -> SendResult:
+        if isinstance(message, PendingChart) and (message := await message.drawn(self._charts)) is None:
+            return SENT  # not drawn (logged): the text goes out without the picture
+        if isinstance(message, EditOrSend):
+            return await self._edit(message.edit, message.fallback)
+        if isinstance(message, EditMessageReplyMarkup):
+            return await self._edit(message, None)
         assert isinstance(message, TelegramMethod)
+        return await self._call(message)
+
+    async def _edit(self, edit: TelegramMethod[Any], fallback: SendMessage | None) -> SendResult:
         try:
-            await self.bot(message)
+            return await self._call(edit, refused=True)
+        except TelegramBadRequest as exc:
+            if NOT_MODIFIED in exc.message or fallback is None:
+                return SENT  # shown already (a send resumed after a crash), or a keyboard that cannot go
+            self._metrics.errors.labels(CHANNEL, "edit_refused").inc()
+            return await self._call(fallback)
+
+    async def _call(self, method: TelegramMethod[Any], refused: bool = False) -> SendResult:
+        """One call's answer as a SendResult; with ``refused``, a 400 is raised for the caller to read."""
+        try:
+            answer = await self.bot(method)
+            await self._keep_one_keyboard(method, answer)
             return SENT
         except TelegramRetryAfter as exc:
             self._metrics.errors.labels(CHANNEL, "retry_after").inc()
@@ -243,10 +295,47 @@ class TelegramChannel:
             self._metrics.errors.labels(CHANNEL, "forbidden").inc()
             return Unreachable("forbidden")
         except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
+            if refused and isinstance(exc, TelegramBadRequest):
+                raise
             return Rejected(exc.__class__.__name__)
         except (TelegramAPIError, ClientDecodeError, aiohttp.ClientError, TimeoutError) as exc:
             # 5xx, a proxy's HTML page, the network, a token or API URL being fixed (401, 404): all pass
             return RetryLater(exc.__class__.__name__)
+
+    async def _keep_one_keyboard(self, method: TelegramMethod[Any], answer: object) -> None:
+        """A new keyboard takes the chat's previous one away (after a typed answer, say). Best effort, from
+        this process's memory: a keyboard it does not know of stays, and its buttons answer as stale."""
+        if not isinstance(method, SendMessage | EditMessageText | EditMessageReplyMarkup) or \
+                not isinstance(answer, Message):
+            return
+        chat_id = answer.chat.id
+        previous = self._keyboards.pop(chat_id, None)
+        if method.reply_markup is None:
+            if previous is not None and previous != answer.message_id:
+                self._keyboards[chat_id] = previous
+            return
+        self._keyboards[chat_id] = answer.message_id
+        if len(self._keyboards) > KEYBOARDS_REMEMBERED:
+            del self._keyboards[next(iter(self._keyboards))]
+        if previous is None or previous == answer.message_id:
+            return
+        try:
+            await self.bot(EditMessageReplyMarkup(chat_id=chat_id, message_id=previous))
+        except (TelegramAPIError, ClientDecodeError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("telegram: taking an old keyboard away failed (%s)", exc.__class__.__name__)
+
+
+def _notice_only(outcome: Outcome) -> bool:
+    """A notice on a pressed button says it all: the screen the resident is on is there already."""
+    return outcome.notice is not None and outcome.origin != ""
+
+
+def _fits_an_edit(messages: list[Rendered]) -> bool:
+    return len(messages) == 1 and messages[0].chart is None and len(messages[0].text) <= MAX_TEXT
+
+
+def _photo(chat_id: int, title: str, png: bytes) -> SendPhoto:
+    return SendPhoto(chat_id=chat_id, photo=BufferedInputFile(png, filename="history.png"), caption=title[:MAX_CAPTION])
 
 
 def _keyboard(rows: tuple[tuple[Any, ...], ...]) -> InlineKeyboardMarkup | None:

@@ -28,4 +28,4 @@ def from_message(message: Message) -> Inbound:
 def from_callback(callback: CallbackQuery) -> Inbound | None:
     if callback.message is None or callback.data is None:
         return None
-    return ButtonPressed(chat_of(callback.message.chat.id), callback.data)
+    return ButtonPressed(chat_of(callback.message.chat.id), callback.data, str(callback.message.message_id))

@@ -17,6 +17,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
@@ -28,7 +29,7 @@ from core.service import Outcome
 from bot.bootstrap import App
 from bot.delivery.adapter import Parsed, Recorded
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
-from bot.dialogs.chart import chart_png
+from bot.dialogs.chart_drawer import PendingChart
 from bot.dialogs.render import render_all, split_text
 from bot.metrics import Metrics
 from bot.viber.messages import CHANNEL, MAX_TEXT, chat_of, event_of, picture_message, text_message
@@ -62,6 +63,7 @@ class ViberChannel:
         assert settings.viber_token is not None and settings.public_url is not None
         self._app = app
         self._metrics = metrics
+        self._charts = app.charts
         self._token = settings.viber_token.get_secret_value()
         self._api = settings.viber_api_url.rstrip("/")
         self._public = settings.public_url.rstrip("/")
@@ -200,7 +202,7 @@ class ViberChannel:
         except Exception:  # a best guess only
             return None
 
-    async def acknowledge(self, token: str) -> None:
+    async def acknowledge(self, token: str, outcome: Outcome | None = None) -> None:
         return None  # Viber has nothing to acknowledge
 
     # outbound
@@ -209,14 +211,16 @@ class ViberChannel:
         messages: list[object] = []
         for rendered in render_all(outcome.replies, outcome.language, MAX_TEXT):
             if rendered.chart is not None:
-                url = self._publish(chart_png(rendered.chart))
-                messages.append((outcome.chat.chat_id, picture_message(url, rendered.chart.title)))
+                messages.append(PendingChart(rendered.chart, partial(self._picture, outcome.chat.chat_id,
+                                                                     rendered.chart.title)))
             parts = split_text(rendered.text, MAX_TEXT)
             for i, part in enumerate(parts):
                 messages.append((outcome.chat.chat_id, text_message(rendered, part, i == len(parts) - 1)))
         return messages
 
     async def send(self, message: object) -> SendResult:
+        if isinstance(message, PendingChart) and (message := await message.drawn(self._charts)) is None:
+            return SENT  # not drawn (logged): the text goes out without the picture
         receiver, content = cast(tuple[str, dict[str, Any]], message)
         try:
             result = await self._post("send_message", {"receiver": receiver, "sender": self._sender, **content})
@@ -248,6 +252,9 @@ class ViberChannel:
             return answer if isinstance(answer, dict) else {"status": -1}
 
     # pictures: Viber fetches them by URL, from this server, under names nobody can guess
+
+    def _picture(self, receiver: str, caption: str, png: bytes) -> tuple[str, dict[str, Any]]:
+        return receiver, picture_message(self._publish(png), caption)
 
     def _publish(self, png: bytes) -> str:
         name = f"{secrets.token_urlsafe(24)}.png"
