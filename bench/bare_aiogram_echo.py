@@ -29,9 +29,12 @@ def main() -> None:
     async def echo(message: Message) -> None:
         await message.answer(message.text or "?")
 
+    async def healthz(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
     app = web.Application()
     SimpleRequestHandler(dispatcher, bot).register(app, path="/telegram/webhook")
-    app.router.add_get("/healthz", lambda request: web.Response(text="ok"))
+    app.router.add_get("/healthz", healthz)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
 
 

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.periods import Period  # noqa: E402
-from bot.bootstrap import build_app  # noqa: E402
+from bot.bootstrap import App, build_app  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.delivery.supervisor import LoopHealth  # noqa: E402
 from bot.reminders import PlatformSender, ReminderRunner  # noqa: E402
@@ -115,7 +115,7 @@ async def selection(residents: int, workdir: Path) -> None:
           f"peak memory allocated while paging: {peak / 2**20:.1f} MiB")
 
 
-async def page_through(app) -> tuple[float, float, int, int]:  # type: ignore[no-untyped-def]
+async def page_through(app: App) -> tuple[float, float, int, int]:
     started = time.monotonic()
     first_page = 0.0
     after, seen, pages = 0, 0, 0

@@ -58,7 +58,8 @@ class Turn:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.session.setdefault("data", {})
+        data: dict[str, Any] = self.session.setdefault("data", {})
+        return data
 
     def local(self, moment: datetime) -> datetime:
         """A stored moment (UTC) in the city's time zone, as residents read clocks."""
@@ -168,7 +169,7 @@ class Conversation:
 
     def _is_global(self, payload: str) -> bool:
         match = _PAYLOAD.match(payload)
-        return bool(match) and match.group(1) is None and match.group(2) in self.global_buttons
+        return match is not None and match.group(1) is None and match.group(2) in self.global_buttons
 
     async def _text(self, turn: Turn, text: str) -> None:
         command = _command_of(text)

@@ -139,6 +139,7 @@ def _check_row(
         return problems, None
     account_fields: dict[str, object] = {"address": values["address"], "apartment": values["apartment"],
                                          "last_payment": payment}
+    # the ignore: a "bad" reading or date is a problem above, but mypy cannot narrow a str out of a union by ==
     meter = RegisterMeter(values["meter"], service.id, values["zone"], reading, reading_date, due)  # type: ignore[arg-type]
     return problems, ((spec.id, normalize_account_number(values["account"])), account_fields, meter)
 

@@ -12,6 +12,7 @@ from core.events import ChatRef
 from core.periods import Period
 from core.ports import KeptSubmission
 from storage.models import AccountRow, ReadingRow, ResidentRow, SubmissionRow
+from storage.upsert import rows_affected
 
 # A literal, not a bound parameter: a planner matches it to the partial index of pending readings.
 _KEPT = ReadingRow.status == literal_column(f"'{ReadingStatus.PENDING.value}'")
@@ -53,4 +54,4 @@ class SqlKeptReadings:
         # finds nothing left, so a receipt is never written twice
         result = await self._s.execute(update(ReadingRow).where(ReadingRow.submission_id == submission_id, _KEPT)
                                        .values(status=status.value, accepted_at=accepted_at))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return rows_affected(result)

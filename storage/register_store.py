@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -58,7 +59,7 @@ async def import_register(session: AsyncSession, accounts: list[RegisterAccount]
     return result
 
 
-def _changed(row: object, values: dict[str, object]) -> bool:
+def _changed(row: object, values: Mapping[str, object]) -> bool:
     changed = False
     for name, value in values.items():
         if getattr(row, name) != value:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, Unpack
 
-from sqlalchemy import and_, exists, func, not_, or_, select, update
+from sqlalchemy import Select, and_, exists, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -23,13 +24,13 @@ from storage.models import (
     ReminderRunRow,
     ResidentRow,
 )
-from storage.upsert import insert_ignoring_conflict
+from storage.upsert import insert_ignoring_conflict, rows_affected
 
 _OPEN = (ReadingStatus.ACCEPTED.value, ReadingStatus.PENDING.value)
 
 
-def _due_filter(supplier: str, period: Period, campaign: str, today: date,  # type: ignore[no-untyped-def]
-                channels: list[str]):
+def _due_filter(supplier: str, period: Period, campaign: str, today: date,
+                channels: list[str]) -> ColumnElement[bool]:
     """Linked, reachable, reminders on, a meter still missing this period, not yet reminded."""
     return and_(
         ResidentRow.reachable.is_(True),
@@ -47,7 +48,7 @@ def _due_filter(supplier: str, period: Period, campaign: str, today: date,  # ty
     )
 
 
-def _joined(columns):  # type: ignore[no-untyped-def]
+def _joined(columns: list[Any]) -> Select[Unpack[tuple[Any, ...]]]:
     return (select(*columns).select_from(ResidentRow)
             .join(LinkRow, LinkRow.resident_id == ResidentRow.id)
             .join(AccountRow, AccountRow.id == LinkRow.account_id)
@@ -86,7 +87,7 @@ class SqlReminderCampaigns:
         """Reminders claimed but not confirmed when a run stopped: maybe sent, never resent. How many."""
         result = await self._s.execute(update(ReminderDeliveryRow).where(
             _delivery(supplier, period, campaign), ReminderDeliveryRow.state == "sending").values(state="lost"))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return rows_affected(result)
 
     async def due_residents(self, supplier: str, period: Period, campaign: str, today: date, after: int, limit: int,
                             channels: list[str]) -> list[DueResident]:
@@ -120,7 +121,7 @@ class SqlReminderCampaigns:
         result = await self._s.execute(update(ReminderDeliveryRow).where(
             _delivery(supplier, period, campaign), ReminderDeliveryRow.resident_id == resident_id,
             ReminderDeliveryRow.state == "retry").values(state="sending"))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(rows_affected(result))
 
     async def mark(self, supplier: str, period: Period | str, campaign: str, resident_ids: list[int],
                    state: str) -> None:
@@ -149,4 +150,4 @@ class SqlReminderCampaigns:
     async def settle_warnings_in_flight(self) -> int:
         result = await self._s.execute(update(ReminderDeliveryRow).where(
             ReminderDeliveryRow.period == VERIFY_PERIOD, ReminderDeliveryRow.state == "sending").values(state="lost"))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return rows_affected(result)

@@ -20,10 +20,10 @@ from sqlalchemy.sql import ColumnElement
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
 from core.periods import Period
-from core.ports import Claim, FailedRow, PendingReplies, Receipt, Resident, Submission
+from core.ports import Claim, FailedRow, PendingReplies, Receipt, Resident, Submission, UnitOfWork
 from storage.kept_store import SqlKeptReadings
 from storage.reminder_store import SqlReminderCampaigns
-from storage.upsert import insert_ignoring_conflict
+from storage.upsert import insert_ignoring_conflict, rows_affected
 from storage.models import (
     AccountRow,
     InboundEventRow,
@@ -238,7 +238,7 @@ class SqlReadings:
             result = await self._s.execute(update(ReadingRow).where(
                 ReadingRow.meter_id == reading.meter_id, ReadingRow.period == period, ReadingRow.status.in_(_OPEN)
             ).values(status=ReadingStatus.REPLACED.value))
-            replaced += int(result.rowcount)  # type: ignore[attr-defined]
+            replaced += rows_affected(result)
         row = SubmissionRow(reference=submission.reference, account_id=submission.account_id,
                             resident_id=submission.resident_id, period=period, channel=submission.channel,
                             submitted_at=submission.submitted_at)
@@ -484,7 +484,7 @@ class SqlOutbox:
         where = [OutboxRow.status == "failed"] + ([OutboxRow.id.in_(ids)] if ids is not None else [])
         result = await self._s.execute(update(OutboxRow).where(*where).values(
             status="pending", failed_at=None, attempts=0, retried_at=at, claimed_by=None, claimed_until=None))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return rows_affected(result)
 
     async def renew(self, claim: Claim, ids: list[int]) -> None:
         await _renew(self._s, OutboxRow, OutboxRow.id, claim, ids)
@@ -532,3 +532,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+
+
+def _implements_the_port(uow: SqlUnitOfWork) -> UnitOfWork:
+    """Never called: mypy checks here that this unit of work and each repository implement the core's ports."""
+    return uow

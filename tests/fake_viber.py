@@ -45,7 +45,7 @@ class FakeViber:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/pa"  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/pa"
         return self.url
 
     async def stop(self) -> None:

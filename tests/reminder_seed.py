@@ -16,7 +16,7 @@ def heat_number(n: int) -> str:
     return f"{100000000000000 + n:015d}"
 
 
-async def seed(app, residents: int, channel: str = "telegram", first_chat: int = 1000,  # type: ignore[no-untyped-def]
+async def seed(app, residents: int, channel: str = "telegram", first_chat: int = 1000,
                verification_due: date | None = None) -> list[int]:
     """One heat account with two meters per resident, linked; returns the residents' chat ids."""
     async with app.uow_factory() as uow:

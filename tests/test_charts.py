@@ -195,7 +195,7 @@ async def test_the_console_writes_each_chart_to_its_own_file_and_says_where(
     out = io.StringIO()
     console = ConsoleChannel(service, out, talk.chat.chat_id, uow_factory=lambda: FakeUnitOfWork(store),
                              charts=drawer)
-    paths = []
+    paths: list[str] = []
     for _ in range(2):
         await talk.start()
         await console.send(ButtonPressed(talk.chat, talk.button("btn_history").payload))

@@ -102,6 +102,7 @@ async def hand_in_a_replaced_meter(url: str) -> None:
         async with app.uow_factory() as uow:
             await import_register(uow.session, parse_register(DEMO.read_bytes(), app.suppliers))
             heat = await uow.accounts.find("heat", "100000000000001")
+            assert heat is not None
             ht, hw1, hw2 = (m.id for m in heat.meters)
             await uow.readings.submit(Submission(
                 heat.id, None, Period(2026, 11), "telegram", "KM-2611-NEW001",
@@ -290,7 +291,9 @@ def kept_on_the_3rd(env, cwd: Path) -> str:
     result = run({**env, "KOMUNALKA_CLOCK": "2026-11-03T12:00:00+02:00"}, "console", "--demo", stdin=KEEP, cwd=cwd)
     assert result.returncode == 0, result.stderr
     assert "Показники збережено" in result.stdout
-    return re.search(r"Номер: (KM-2611-[A-Z0-9]{6})", result.stdout).group(1)
+    reference = re.search(r"Номер: (KM-2611-[A-Z0-9]{6})", result.stdout)
+    assert reference is not None, result.stdout
+    return reference.group(1)
 
 
 def heat_export(env, period: str) -> list[dict[str, str]]:

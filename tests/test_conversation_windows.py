@@ -28,8 +28,8 @@ ACCOUNTS = {
 }
 
 
-def kyiv(*args: int) -> datetime:
-    return datetime(*args, tzinfo=KYIV)
+def kyiv(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=KYIV)
 
 
 def assert_every_button_is_accepted(talk: Talk, store) -> None:
@@ -38,7 +38,9 @@ def assert_every_button_is_accepted(talk: Talk, store) -> None:
     for reply in talk.last:
         for row in reply.buttons:
             for button in row:
-                seq, action = re.fullmatch(r"(?:(\d+)\.)?([a-z_]+)(?::.*)?", button.payload).groups()
+                match = re.fullmatch(r"(?:(\d+)\.)?([a-z_]+)(?::.*)?", button.payload)
+                assert match is not None, button.payload
+                seq, action = match.groups()
                 if seq is None:
                     assert action in GLOBAL_BUTTONS, button
                 else:

@@ -133,7 +133,7 @@ def flaky(app, state: dict) -> None:
     class FlakyUnitOfWork(SqlUnitOfWork):
         async def __aenter__(self):
             await super().__aenter__()
-            self.inbox = FlakyInbox(self.inbox, state)
+            self.inbox = FlakyInbox(self.inbox, state)  # type: ignore[assignment]  # stands in for SqlInbox
             return self
 
     app.uow_factory = lambda: FlakyUnitOfWork(made._sessions, made._write_lock)

@@ -23,8 +23,8 @@ SERVICES = {"heat": "heating", "water": "cold_water", "gas": "gas", "electricity
 CHAT = ChatRef("telegram", "501")
 
 
-def kyiv(*args: int) -> datetime:
-    return datetime(*args, tzinfo=KYIV)
+def kyiv(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=KYIV)
 
 
 async def keep(store, supplier: str, period: Period, *, chat: ChatRef | None = CHAT, reference: str = "KM-1",

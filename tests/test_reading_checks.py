@@ -6,7 +6,7 @@ from core.domain import ReadingKind
 from core.reading_checks import Verdict, check_reading
 from core.supplier_config import load_suppliers
 
-HOT_WATER = load_suppliers()["heat"].service("hot_water")
+HOT_WATER = next(s for s in load_suppliers()["heat"].services if s.id == "hot_water")
 
 
 def test_an_ordinary_value_passes_with_its_consumption():

@@ -42,7 +42,7 @@ def environment(url: str, api: FakeTelegram, **extra: str) -> dict[str, str]:
     return env
 
 
-async def remind(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+async def remind(env: dict[str, str], *args: str) -> tuple[int | None, str, str]:
     proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "run_bot.py"), "remind", *args, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), timeout=120)

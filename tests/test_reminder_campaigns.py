@@ -62,4 +62,5 @@ def test_daylight_saving_days_keep_quiet_hours_and_campaigns_in_local_time(day):
     assert not QuietHours().contains(datetime.combine(day, time(9, 30), KYIV))
     resume = QuietHours().ends_after(datetime.combine(day, time(3, 30), KYIV))
     assert (resume.hour, resume.minute, resume.date()) == (9, 0, day)
-    assert due_campaign(SUPPLIERS["heat"], day, 3).day <= day
+    campaign = due_campaign(SUPPLIERS["heat"], day, 3)
+    assert campaign is not None and campaign.day <= day

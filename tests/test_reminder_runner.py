@@ -46,9 +46,9 @@ class ScriptedTelegram:
             self.delivered.append(chat_id)
         return answer
 
-    def mount(self, web_app, pipeline) -> None: ...  # type: ignore[no-untyped-def]
+    def mount(self, web_app, pipeline) -> None: ...
 
-    def loops(self, pipeline):  # type: ignore[no-untyped-def]
+    def loops(self, pipeline):
         return {}
 
     def parse(self, item: Recorded) -> Parsed:
@@ -63,13 +63,14 @@ class ScriptedTelegram:
 
 
 class World:
-    def __init__(self, suppliers) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, suppliers) -> None:
         self.store = Store()
         self.now = CLOSING_DAY
         self.channel = ScriptedTelegram()
         settings = Settings(_env_file=None, telegram_rate=1000, telegram_chat_rate=10)
         uow_factory = lambda: FakeUnitOfWork(self.store)  # noqa: E731
         service = ConversationService(uow_factory, CONVERSATION, suppliers, self.clock, KYIV)
+        # the ignore: an App without an engine, on the fake unit of work (the runner uses neither's SQL side)
         self.app = App(settings, None, suppliers, service, uow_factory, self.clock)  # type: ignore[arg-type]
         pipeline = Pipeline(self.channel, service, uow_factory, self.clock, Metrics(), LoopHealth(),
                             PipelineSettings(owner="test"))
@@ -81,7 +82,7 @@ class World:
     def runner(self) -> ReminderRunner:
         return ReminderRunner(self.app, {"telegram": self.sender})
 
-    def resident(self, chat_id: str, **row) -> int:  # type: ignore[no-untyped-def]
+    def resident(self, chat_id: str, **row) -> int:
         resident_id = self.store._id()
         self.store.residents[ChatRef("telegram", chat_id)] = {"id": resident_id, "language": "uk", "reachable": True,
                                                               "session": {}, **row}

@@ -55,7 +55,8 @@ def test_the_older_heat_rule_last_week_up_to_the_first_is_expressible():
 
 def test_a_period_offset_names_the_next_month():
     rule = WindowRule(opens_day=25, closes_day=5, closes_next_month=True, period_offset=1)
-    assert current_window(rule, date(2026, 12, 26)).period == Period(2027, 1)
+    window = current_window(rule, date(2026, 12, 26))
+    assert window is not None and window.period == Period(2027, 1)
 
 
 @pytest.mark.parametrize("rule", [*RULES.values(), WindowRule(-7, 1, closes_next_month=True),

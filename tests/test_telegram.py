@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -65,7 +66,7 @@ class TelegramBot:
 
 
 def settings_for(tmp_path: Path, api: FakeTelegram, **extra: object) -> Settings:
-    values: dict[str, object] = dict(
+    values: dict[str, Any] = dict(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", telegram_token=api.token, telegram_api_url=api.url,
         public_url="https://bot.example.org", telegram_webhook_secret=SECRET, http_host="127.0.0.1", http_port=0,
         clock=datetime(2026, 11, 20, 12, tzinfo=KYIV))

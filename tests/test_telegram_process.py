@@ -29,7 +29,7 @@ def free_port() -> int:
 class BotProcess:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.env, self.port = env, port
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: asyncio.subprocess.Process  # set by start()
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
@@ -44,7 +44,7 @@ class BotProcess:
                 except aiohttp.ClientError:
                     pass
                 if self.proc.returncode is not None:
-                    raise AssertionError((await self.proc.stderr.read()).decode())
+                    raise AssertionError((await self.proc.communicate())[1].decode())
                 await asyncio.sleep(0.1)
         raise AssertionError("the bot did not become healthy")
 
@@ -58,7 +58,7 @@ class BotProcess:
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
 
-    async def terminate(self) -> tuple[int, str]:
+    async def terminate(self) -> tuple[int | None, str]:
         self.proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(self.proc.communicate(), timeout=30)
         return self.proc.returncode, err.decode()

@@ -20,6 +20,6 @@ def _fields(template: str) -> set[str]:
 @pytest.mark.parametrize("key", sorted(k for k, v in texts_uk.TEXTS.items()
                                         if isinstance(v, str) and isinstance(texts_en.TEXTS.get(k), str)))
 def test_a_text_takes_the_same_parameters_in_both_languages(key):  # callables: test_texts_rendered.py
-    english = texts_en.TEXTS[key]
-    assert isinstance(english, str)
-    assert _fields(texts_uk.TEXTS[key]) == _fields(english)
+    ukrainian, english = texts_uk.TEXTS[key], texts_en.TEXTS[key]
+    assert isinstance(ukrainian, str) and isinstance(english, str)
+    assert _fields(ukrainian) == _fields(english)

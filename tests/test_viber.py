@@ -7,6 +7,7 @@ import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -19,6 +20,7 @@ from core.register import parse_register
 from bot.bootstrap import build_app
 from bot.serve import Server
 from bot.settings import Settings
+from bot.viber.channel import ViberChannel
 from storage.models import InboundEventRow, ResidentRow
 from storage.register_store import accepted_readings, import_register
 from tests.conftest import KYIV
@@ -40,7 +42,9 @@ OLENA = "01234567890A="
 class ViberBot:
     def __init__(self, server: Server, api: FakeViber) -> None:
         self.server, self.api = server, api
-        self.channel = server.channels[0]
+        channel = server.channels[0]
+        assert isinstance(channel, ViberChannel)
+        self.channel = channel
         self.pipeline = server.pipelines[0]
         self.url = f"http://127.0.0.1:{server.http.port}"
         self.http = aiohttp.ClientSession()
@@ -74,7 +78,7 @@ def api(viber):
 async def start_bot(tmp_path: Path, api: FakeViber, **extra: object) -> ViberBot:
     port = free_port()
     api.local_webhook = f"http://127.0.0.1:{port}/viber/webhook"
-    values: dict[str, object] = dict(
+    values: dict[str, Any] = dict(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}", viber_token=api.token, viber_api_url=api.url,
         viber_name="Комуналка", public_url="https://bot.example.org", http_host="127.0.0.1", http_port=port,
         clock=datetime(2026, 11, 20, 12, tzinfo=KYIV))

@@ -442,8 +442,7 @@ async def confirm(turn: Turn, _: str) -> None:
         account_id=account.id, resident_id=turn.resident.id, period=period, channel=turn.channel,
         reference=reference, submitted_at=turn.now, status=status, readings=readings,
     ))
-    for other in sorted({r.submitted_by for r in earlier} - {None, turn.resident.id}):
-        assert other is not None
+    for other in sorted({r.submitted_by for r in earlier if r.submitted_by is not None} - {turn.resident.id}):
         turn.tell(other, "readings_replaced_by_household", account=account_label(turn, account), period=period,
                   reference=reference)
     if status is ReadingStatus.ACCEPTED:
