@@ -111,4 +111,4 @@ async def test_the_running_bot_catches_up_on_a_due_campaign_at_start(tmp_path, a
         code, err = await bot.terminate()
     assert code == 0, err
     assert sorted(int(c.params["chat_id"]) for c in api.sent()) == chats
-    assert all("3 дн." in c.params["text"] for c in api.sent())
+    assert all("3 дні" in c.params["text"] for c in api.sent())
