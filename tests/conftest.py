@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +14,7 @@ from tests.fakes import FakeUnitOfWork, Store
 from tests.talk import Talk
 
 KYIV = ZoneInfo("Europe/Kyiv")
+HEAT = "100000000000001"  # the heat account most conversation tests link
 
 
 class Clock:
@@ -45,6 +46,15 @@ def store() -> Store:
 @pytest.fixture
 def service(store, clock, suppliers) -> ConversationService:
     return ConversationService(lambda: FakeUnitOfWork(store), CONVERSATION, suppliers, clock, KYIV)
+
+
+@pytest.fixture
+def heat_account(store):
+    """A heat account with a heating and a hot water meter, both read on 28.10.2026."""
+    return store.add_account("heat", HEAT, payment="1234.56", meters=[
+        {"serial": "HT-1", "service": "heating", "last": "1520.125", "on": date(2026, 10, 28)},
+        {"serial": "HW-1", "service": "hot_water", "last": "312.4", "on": date(2026, 10, 28)},
+    ])
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from bot.dialogs.render import RenderedChart, RenderedPanel, render, render_text
 from core.events import ButtonPressed, Chart, ChartLine, ChartPanel, Reply, decode_replies, encode_replies, t
 from tests.conftest import KYIV
 from tests.fakes import FakeUnitOfWork
-from tests.test_conversation import HEAT, link, submit_start
+from tests.conftest import HEAT
+from tests.test_conversation import link, submit_start
 
 CYRILLIC = re.compile("[а-яА-ЯіІїЇєЄґҐ]")
 

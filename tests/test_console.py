@@ -5,21 +5,10 @@ from __future__ import annotations
 import io
 from datetime import date
 
-import pytest
 
 from bot.console.channel import ConsoleChannel
+from tests.conftest import HEAT
 from tests.fakes import FakeUnitOfWork
-
-HEAT = "100000000000001"
-
-
-@pytest.fixture
-def heat_account(store):
-    return store.add_account("heat", HEAT, payment="1234.56", meters=[
-        {"serial": "HT-1", "service": "heating", "last": "1520.125", "on": date(2026, 10, 28)},
-        {"serial": "HW-1", "service": "hot_water", "last": "312.4", "on": date(2026, 10, 28)},
-    ])
-
 
 async def console(service, store, *lines: str) -> str:
     """What the terminal shows for the typed lines, after the screen the console opens with."""

@@ -11,19 +11,8 @@ import pytest
 from core.domain import ReadingKind, ReadingStatus
 from core.events import Answer, ButtonPressed, Reply, Started, decode_answer, encode_replies, t
 from core.periods import Period
-from tests.conftest import KYIV
+from tests.conftest import HEAT, KYIV
 from tests.talk import Talk
-
-HEAT = "100000000000001"
-
-
-@pytest.fixture
-def heat_account(store):
-    return store.add_account("heat", HEAT, payment="1234.56", meters=[
-        {"serial": "HT-1", "service": "heating", "last": "1520.125", "on": date(2026, 10, 28)},
-        {"serial": "HW-1", "service": "hot_water", "last": "312.4", "on": date(2026, 10, 28)},
-    ])
-
 
 async def link(talk: Talk, supplier: str = "heat", number: str = HEAT, proof: str = "1234.56") -> None:
     await talk.start()

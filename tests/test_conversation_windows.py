@@ -13,7 +13,8 @@ from core.periods import Period
 from bot.dialogs.table import GLOBAL_BUTTONS, STEPS
 from tests.conftest import KYIV
 from tests.talk import Talk
-from tests.test_conversation import HEAT, link
+from tests.conftest import HEAT
+from tests.test_conversation import link
 
 # supplier -> (account number, meters, a value for each meter in the order they are asked)
 ACCOUNTS = {

@@ -11,17 +11,9 @@ from bot.dialogs.receipts import parse_reference
 from tests.conftest import KYIV
 from tests.fakes import FakeUnitOfWork
 from tests.talk import Talk
-from tests.test_conversation import HEAT, link, submit_start
+from tests.test_conversation import link, submit_start
 
 GAS = "3000000001"
-
-
-@pytest.fixture
-def heat_account(store):
-    return store.add_account("heat", HEAT, payment="1234.56", meters=[
-        {"serial": "HT-1", "service": "heating", "last": "1520.125", "on": date(2026, 10, 28)},
-        {"serial": "HW-1", "service": "hot_water", "last": "312.4", "on": date(2026, 10, 28)},
-    ])
 
 
 async def hand_in(talk: Talk, value: str = "1525") -> str:

@@ -17,7 +17,8 @@ from bot.dialogs.common import place_of
 from bot.dialogs.notices import reminder
 from bot.dialogs.render import render, render_text
 from tests.talk import Talk
-from tests.test_conversation import HEAT, link, submit_start
+from tests.conftest import HEAT
+from tests.test_conversation import link, submit_start
 
 
 @pytest.fixture

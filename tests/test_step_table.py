@@ -10,7 +10,8 @@ import pytest
 from core.events import Reply
 from bot.dialogs.table import STEPS
 from tests.talk import Talk
-from tests.test_conversation import HEAT, link
+from tests.conftest import HEAT
+from tests.test_conversation import link
 
 
 async def visit_every_step(talk: Talk, store, screens: dict[str, tuple[Reply, ...]] | None = None) -> dict[str, object]:
