@@ -20,7 +20,8 @@ async def start(turn: Turn, _: str = "") -> None:
 
 
 async def enter_menu(turn: Turn) -> None:
-    accounts = await turn.uow.accounts.linked(turn.resident.id)
+    # a resident seen for the first time has nothing linked: no query on the busiest path, /start
+    accounts = [] if turn.resident.is_new else await turn.uow.accounts.linked(turn.resident.id)
     lines = [line for a in accounts if (line := await _status_line(turn, a)) is not None]
     turn.say(
         "menu", status=t("menu_status", lines=lines) if lines else "",
