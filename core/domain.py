@@ -95,6 +95,10 @@ class Meter:
     last_reading_date: date | None
     verification_due: date | None = None
 
+    def lapsed(self, today: date) -> bool:
+        """Its verification ran out before ``today``: the supplier takes no readings from it."""
+        return self.verification_due is not None and self.verification_due < today
+
 
 @dataclass(frozen=True)
 class Account:

@@ -481,8 +481,7 @@ class _Campaigns:
                 if linked_resident != resident_id or account.supplier != supplier:
                     continue
                 for meter in sorted(account.meters, key=lambda m: m.id):
-                    lapsed = meter.verification_due is not None and meter.verification_due < today
-                    if meter.id not in submitted and not lapsed:
+                    if meter.id not in submitted and not meter.lapsed(today):
                         yield resident_id, chat, row["language"], account, meter
 
     async def due_residents(self, supplier: str, period: Period, campaign: str, today: date, after: int, limit: int,

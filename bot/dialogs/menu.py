@@ -41,8 +41,7 @@ async def _status_line(turn: Turn, account: Account) -> Text | None:
         return None
     today = turn.now.date()
     window, is_open = window_for_submission(spec.window, today)
-    meters = [m.id for m in account.meters if spec.service(m.service) is not None
-              and not (m.verification_due is not None and m.verification_due < today)]
+    meters = [m.id for m in account.meters if spec.service(m.service) is not None and not m.lapsed(today)]
     if not meters:
         return None
     readings = await turn.uow.readings.in_period(meters, window.period)

@@ -76,7 +76,7 @@ async def _begin(turn: Turn, account: Account, once: bool = False) -> None:
     meters = []
     for meter in sorted(account.meters, key=lambda m: (_service_order(spec.services, m.service), m.serial,
                                                       _ZONE_ORDER.get(m.zone, 9))):
-        if meter.verification_due is not None and meter.verification_due < today:
+        if meter.lapsed(today):
             turn.say("meter_lapsed", meter=meter_label(meter), due=meter.verification_due)
         elif spec.service(meter.service) is not None:
             meters.append(meter.id)
