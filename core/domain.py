@@ -67,6 +67,60 @@ class WindowRule:
 
 
 @dataclass(frozen=True)
+class Tariff:
+    """A price per unit of a service's consumption (UAH, VAT included), in force from ``valid_from`` to
+    ``valid_to`` inclusive (open-ended without one).
+
+    ``zone`` is "" for a one-zone meter, else the meter's zone ("day", "night"); ``part`` is "" for the
+    whole price, else a named part billed beside others (cold water: water supply and sewage).
+    """
+
+    service: str
+    price: Decimal
+    valid_from: date
+    valid_to: date | None = None
+    zone: str = ""
+    part: str = ""
+    names: dict[str, str] = field(default_factory=dict)  # language -> the part's name
+    source: str = ""
+
+    def in_force(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class Fee:
+    """A fixed monthly amount per account (the water subscription fee), in force between its dates."""
+
+    id: str
+    amount: Decimal  # UAH a month, VAT included
+    valid_from: date
+    valid_to: date | None = None
+    names: dict[str, str] = field(default_factory=dict)  # language -> name
+    source: str = ""
+
+    def in_force(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class PaymentDetails:
+    """Where a resident pays a supplier from their own bank app; checked when the supplier file loads.
+
+    ``page_url`` is the supplier's payment page, a template with ``{account}`` and ``{amount}``;
+    ``discount_by_day``/``discount_percent``: paying by that day of the month saves that much.
+    """
+
+    recipient: str  # as the bank shows it, at most 70 characters
+    iban: str  # "UA" and 27 digits, checksum verified
+    edrpou: str  # the recipient's 8-digit EDRPOU code, checksum verified
+    page_url: str | None = None
+    discount_by_day: int | None = None
+    discount_percent: Decimal | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class SupplierSpec:
     id: str
     names: dict[str, str]  # language -> name
@@ -76,6 +130,9 @@ class SupplierSpec:
     account_example: str
     contacts: dict[str, str] = field(default_factory=dict)  # language -> contacts text
     source: str = ""
+    tariffs: tuple[Tariff, ...] = ()
+    fees: tuple[Fee, ...] = ()
+    payment: PaymentDetails | None = None
 
     def service(self, service_id: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.id == service_id), None)
