@@ -7,6 +7,7 @@ from decimal import Decimal
 from core.conversation import Step, Turn
 from core.domain import Account, Meter
 from core.events import Chart, ChartLine, ChartPanel, Text, t
+from core.periods import Period
 from bot.dialogs.common import (
     account_label,
     go_menu,
@@ -17,6 +18,7 @@ from bot.dialogs.common import (
     show_account_choice,
     unit_of,
 )
+from bot.dialogs.estimates import history_lines
 from bot.dialogs.receipts import history_receipts
 
 HISTORY_PERIODS = 12
@@ -47,6 +49,7 @@ async def enter_shown(turn: Turn) -> None:
         return
     blocks = []
     series: list[tuple[Meter, dict[str, Decimal | None]]] = []
+    costs: list[tuple[int, Period, Decimal | None]] = []
     for meter in account.meters:
         readings = await turn.uow.readings.history(meter.id, HISTORY_PERIODS)
         unit = unit_of(turn, account, meter)
@@ -54,11 +57,13 @@ async def enter_shown(turn: Turn) -> None:
             t("history_line", period=r.period, value=r.value, consumption=r.consumption, unit=unit)
             for r in readings
         ]
+        costs += [(meter.id, r.period, r.consumption) for r in readings]
         blocks.append(t("history_meter", meter=meter_label(meter), lines=lines or [t("history_empty")]))
         if sum(r.consumption is not None for r in readings) >= 2:
             series.append((meter, {str(r.period): r.consumption for r in readings}))
     turn.say(
         "history", account=account_label(turn, account), meters=blocks, chart=_chart(turn, account, series),
+        estimates=history_lines(turn, account, costs),
         receipts=await history_receipts(turn, account, HISTORY_PERIODS),
         buttons=((turn.button("btn_history_other", "other"),), menu_row()),
     )

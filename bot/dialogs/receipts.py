@@ -14,7 +14,9 @@ from core.conversation import Step, Turn
 from core.domain import Account, Meter, Reading, ReadingStatus
 from core.events import Text, t
 from core.ports import NewReading, Receipt
+from core.periods import Period
 from bot.dialogs.common import account_label, menu_row, meter_label, unit_text
+from bot.dialogs.estimates import estimate_of, total_block, with_meter_lines
 
 RECENT_RECEIPTS = 10
 HISTORY_RECEIPTS = 40  # submissions of one account looked at for its history's receipts
@@ -38,11 +40,15 @@ def local(turn: Turn, moment: datetime) -> datetime:
     return moment.astimezone(turn.now.tzinfo)
 
 
-def value_lines(turn: Turn, account: Account, readings: Iterable[NewReading | Reading],
+def value_lines(turn: Turn, account: Account, readings: Iterable[NewReading | Reading], period: Period,
                 with_status: bool = False) -> list[Text]:
-    """One line per meter: its name and the value handed in (and the reading's status now)."""
-    return [_value_line(turn, account, r, "receipt_value_status" if with_status else "receipt_value")
-            for r in readings]
+    """One line per meter: its name and the value handed in (and the reading's status now), each with
+    its estimated cost, then the fees and the estimated total (where the supplier file gives prices)."""
+    readings = list(readings)
+    found = estimate_of(turn, account, period, [(r.meter_id, r.consumption) for r in readings])
+    lines = [_value_line(turn, account, r, "receipt_value_status" if with_status else "receipt_value")
+             for r in readings]
+    return with_meter_lines(lines, [r.meter_id for r in readings], found) + total_block(account, found)
 
 
 def _value_line(turn: Turn, account: Account, reading: NewReading | Reading, key: str) -> Text:
@@ -150,7 +156,7 @@ async def enter_receipt(turn: Turn) -> None:
         return
     turn.say("receipt_card", reference=receipt.reference, account=account_label(turn, receipt.account),
              period=receipt.period, at=local(turn, receipt.submitted_at),
-             lines=value_lines(turn, receipt.account, receipt.readings, with_status=True),
+             lines=value_lines(turn, receipt.account, receipt.readings, receipt.period, with_status=True),
              notes=_handed_in_later(turn, receipt),
              buttons=((turn.button("btn_receipts_all", "list"),), menu_row()))
 

@@ -31,6 +31,7 @@ from bot.dialogs.common import (
     unit_of,
     unit_text,
 )
+from bot.dialogs.estimates import estimate_of, total_block, with_meter_lines
 from bot.dialogs.receipts import value_lines
 
 RECENT_PERIODS = 6
@@ -375,7 +376,9 @@ async def enter_summary(turn: Turn) -> None:
         return
     draft, account = found
     period = Period.parse(draft["period"])
-    lines = [_summary_line(turn, account, meter_id, draft) for meter_id in draft["meters"]]
+    cost = estimate_of(turn, account, period, [(m, _consumption(draft, m)) for m in draft["meters"]])
+    lines = with_meter_lines([_summary_line(turn, account, meter_id, draft) for meter_id in draft["meters"]],
+                             draft["meters"], cost) + total_block(account, cost)
     earlier = await turn.uow.readings.in_period(draft["meters"], period)
     notes: list[Text] = []
     mine = [r for r in earlier if r.submitted_by == turn.resident.id]
@@ -398,6 +401,11 @@ async def enter_summary(turn: Turn) -> None:
             (turn.button("btn_fix", "fix"), turn.button("btn_cancel", "cancel")),
         ),
     )
+
+
+def _consumption(draft: dict[str, Any], meter_id: int) -> Decimal | None:
+    used = draft["values"][str(meter_id)]["consumption"]
+    return None if used is None else Decimal(used)
 
 
 def _summary_line(turn: Turn, account: Account, meter_id: int, draft: dict[str, Any]) -> Text:
@@ -447,10 +455,12 @@ async def confirm(turn: Turn, _: str) -> None:
                   reference=reference)
     if status is ReadingStatus.ACCEPTED:
         turn.say("receipt", reference=reference, account=account_label(turn, account), period=period,
-                 count=len(readings), replaced=replaced, at=turn.now, lines=value_lines(turn, account, readings))
+                 count=len(readings), replaced=replaced, at=turn.now,
+                 lines=value_lines(turn, account, readings, period))
     else:
         turn.say("receipt_pending", reference=reference, account=account_label(turn, account), period=period,
-                 opens=window.opens, count=len(readings), at=turn.now, lines=value_lines(turn, account, readings))
+                 opens=window.opens, count=len(readings), at=turn.now,
+                 lines=value_lines(turn, account, readings, period))
     if draft.get("once"):
         turn.say("receipt_not_linked")
     await go_menu(turn)

@@ -203,6 +203,23 @@ TEXTS: dict[str, Template] = {
                                       "another member of the household handed in new ones. New receipt number: "
                                       "{reference}.",
     "summary_pending": "Intake is not open yet: I will keep these readings and hand them in on {opens}.",
+    # estimates (issue 10): what the readings will cost, from the supplier's dated tariffs
+    "amount_uah": lambda p: f"UAH {int(p['hryvnias']):,}.{p['kopiyky']}",
+    "estimate_meter": "  estimate {amount}",
+    "estimate_meter_no_price": "  estimate: price not known for that period",
+    "estimate_meter_no_consumption": "  estimate: cannot be counted without the consumption",
+    "estimate_fee": "+ {name}: {amount}",
+    "estimate_total": "💰 Estimated total: {amount}",
+    "estimate_none": "💰 No estimate:",
+    "estimate_left_out_no_price": "  {meter}: left out, price not known for that period",
+    "estimate_left_out_no_consumption": "  {meter}: left out, consumption not known",
+    "estimate": "{lines}\n(An estimate from the supplier's tariffs; the bill gives the exact amount.)",
+    "history_estimates": "💰 Estimated cost per period:\n{lines}",
+    "history_estimate": "  {period}: estimate {amount}",
+    "history_estimate_partial": lambda p: (
+        f"  {p['period']}: estimate {p['amount']}, leaving out {p['count']} "
+        f"{'meter' if p['count'] == '1' else 'meters'} (price or consumption not known)"),
+    "history_estimate_none": "  {period}: no estimate (price or consumption not known)",
     "btn_confirm": "✅ Confirm",
     "btn_fix": "✏️ Correct one",
     "fix_choose": "Which reading do you want to correct?",
@@ -238,7 +255,8 @@ TEXTS: dict[str, Template] = {
     "history_receipt": "• {period} · {reference} · {at} — {status}",
     "history_kept_value": "↳ {meter}: {value} {unit}",
     "history_choose_account": "Which account's history?",
-    "history": "History: {account}\n\n{meters}\n\n{receipts}",
+    "history": lambda p: "\n\n".join(  # the estimates and receipts blocks only where there are any
+        part for part in (f"History: {p['account']}", p["meters"], p.get("estimates", ""), p["receipts"]) if part),
     "history_meter": "{meter}:\n{lines}",
     "history_line": "  {period}: {value} {unit} (used {consumption})",
     "history_empty": "  no readings yet",

@@ -211,6 +211,23 @@ TEXTS: dict[str, Template] = {
     "readings_replaced_by_household": "ℹ️ Показники, які ви передали ({account}, період {period}), замінено: "
                                       "інший член домогосподарства передав нові. Номер нової квитанції: {reference}.",
     "summary_pending": "Прийом ще не відкрито: я збережу показники й передам їх {opens}.",
+    # estimates (issue 10): what the readings will cost, from the supplier's dated tariffs
+    "amount_uah": lambda p: f"{int(p['hryvnias']):,}".replace(",", "\u00a0") + f",{p['kopiyky']} грн",
+    "estimate_meter": "  орієнтовно {amount}",
+    "estimate_meter_no_price": "  орієнтовно: ціна за цей період невідома",
+    "estimate_meter_no_consumption": "  орієнтовно: без споживання не порахувати",
+    "estimate_fee": "+ {name}: {amount}",
+    "estimate_total": "💰 Разом орієнтовно: {amount}",
+    "estimate_none": "💰 Орієнтовну вартість не пораховано:",
+    "estimate_left_out_no_price": "  {meter} — не враховано: ціна за цей період невідома",
+    "estimate_left_out_no_consumption": "  {meter} — не враховано: споживання невідоме",
+    "estimate": "{lines}\n(Орієнтовна сума за тарифами постачальника; точну покаже рахунок.)",
+    "history_estimates": "💰 Орієнтовна вартість за періодами:\n{lines}",
+    "history_estimate": "  {period}: орієнтовно {amount}",
+    "history_estimate_partial": lambda p: (
+        f"  {p['period']}: орієнтовно {p['amount']}, без "
+        f"{plural(p['count'], 'лічильника', 'лічильників', 'лічильників')} (ціна чи споживання невідомі)"),
+    "history_estimate_none": "  {period}: не пораховано (ціна чи споживання невідомі)",
     "btn_confirm": "✅ Підтвердити",
     "btn_fix": "✏️ Виправити один",
     "fix_choose": "Який показник виправити?",
@@ -247,7 +264,8 @@ TEXTS: dict[str, Template] = {
     "history_kept_value": "↳ {meter}: {value} {unit}",
     # history
     "history_choose_account": "Історію якого рахунку показати?",
-    "history": "Історія — {account}:\n\n{meters}\n\n{receipts}",
+    "history": lambda p: "\n\n".join(  # the estimates and receipts blocks only where there are any
+        part for part in (f"Історія — {p['account']}:", p["meters"], p.get("estimates", ""), p["receipts"]) if part),
     "history_meter": "{meter}:\n{lines}",
     "history_line": "  {period}: {value} {unit} (спожито {consumption})",
     "history_empty": "  показників ще немає",
