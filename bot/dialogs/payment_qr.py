@@ -22,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -36,6 +39,8 @@ TARGET_PX = 900
 MIN_SCALE = 6  # pixels a module
 LOGO_SHARE = 0.22  # the circle's diameter, a share of the symbol's width (quiet zone not counted)
 HRYVNIA = "₴"
+
+log = logging.getLogger(__name__)
 
 
 def qr_code(link: str) -> segno.QRCode:
@@ -66,6 +71,24 @@ def qr_png(link: str) -> bytes:
 async def qr_png_async(link: str) -> bytes:
     """:func:`qr_png` on a worker thread, so that the event loop goes on meanwhile."""
     return await asyncio.to_thread(qr_png, link)
+
+
+@dataclass(frozen=True)
+class PendingQr:
+    """A payment QR code among a channel's platform calls; ``call`` makes the platform call from the PNG."""
+
+    link: str
+    call: Callable[[bytes], object]
+
+    async def drawn(self) -> object | None:
+        """The platform call with the picture, or None (the error's class logged) when it could not be drawn:
+        the text with the link still goes out."""
+        try:
+            png = await qr_png_async(self.link)
+        except Exception as exc:  # a link no QR code holds, a missing font: the link in the text still pays
+            log.error("payment QR code not drawn (%s)", exc.__class__.__name__)
+            return None
+        return self.call(png)
 
 
 def _draw_logo(image: Image.Image, radius: float) -> None:
