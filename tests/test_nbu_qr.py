@@ -211,7 +211,7 @@ def test_the_hryvnia_sign_sits_in_a_white_circle_in_the_centre_inside_a_quiet_zo
         assert image.getpixel((x, y)) == 255, (angle, x, y)
     # ...and inside it the sign is dark: its horizontal bars cross the centre column
     column = [image.getpixel((centre, y)) for y in range(int(centre - radius / 2), int(centre + radius / 2))]
-    assert min(column) < 64
+    assert any(isinstance(pixel, int) and pixel < 64 for pixel in column)
     # the quiet zone: 4 modules of white on every side
     band = int(4 * scale)
     for inner in range(size):
