@@ -20,6 +20,7 @@ from core.events import (
     CancelRequested,
     Chart,
     Inbound,
+    PaymentQr,
     PhotoReceived,
     Reply,
     Resumed,
@@ -66,9 +67,9 @@ class Turn:
         return moment.astimezone(self.now.tzinfo)
 
     def say(self, key: str, *, buttons: tuple[tuple[Button, ...], ...] = (), chart: Chart | None = None,
-            **params: Any) -> None:
+            qr: PaymentQr | None = None, **params: Any) -> None:
         """Add a reply; every moment in it is shown in the city's time zone, whatever zone storage gave."""
-        self.replies.append(Reply(Text(key, {k: self._shown(v) for k, v in params.items()}), buttons, chart))
+        self.replies.append(Reply(Text(key, {k: self._shown(v) for k, v in params.items()}), buttons, chart, qr))
 
     def tell(self, resident_id: int, key: str, **params: Any) -> None:
         """A message for another resident (a household member), sent through the outbox with this step."""

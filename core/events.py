@@ -130,10 +130,20 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class PaymentQr:
+    """An NBU payment QR code (core/nbu_qr.py): channels send it as a picture, with ``caption`` under it,
+    and the link as text too, for a resident who reads the message on the phone that would scan it."""
+
+    link: str
+    caption: Text
+
+
+@dataclass(frozen=True)
 class Reply:
     text: Text
     buttons: tuple[tuple[Button, ...], ...] = ()  # rows of buttons
     chart: Chart | None = None
+    qr: PaymentQr | None = None
 
 
 @dataclass(frozen=True)
@@ -171,12 +181,16 @@ def decode_replies(text: str) -> tuple[Reply, ...]:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, Reply):
-        return {"$reply": [_encode(value.text), [[_encode(b) for b in row] for row in value.buttons],
-                           _encode(value.chart)]}
+        parts = [_encode(value.text), [[_encode(b) for b in row] for row in value.buttons], _encode(value.chart)]
+        if value.qr is not None:  # only then: a row without it reads as before, and an older release can read it
+            parts.append(_encode(value.qr))
+        return {"$reply": parts}
     if isinstance(value, Text):
         return {"$text": value.key, "p": {k: _encode(v) for k, v in value.params.items()}}
     if isinstance(value, Button):
         return {"$button": _encode(value.label), "d": value.payload}
+    if isinstance(value, PaymentQr):
+        return {"$qr": value.link, "caption": _encode(value.caption)}
     if isinstance(value, Chart):
         return {"$chart": _encode(value.title), "periods": list(value.periods),
                 "panels": [{"axis": _encode(p.axis), "lines": [[_encode(line.label), list(line.values)]
@@ -202,14 +216,17 @@ def _decode(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     if "$reply" in value:
-        text, rows, chart = value["$reply"]
-        return Reply(_decode(text), tuple(tuple(_decode(b) for b in row) for row in rows), _decode(chart))
+        text, rows, chart, *rest = value["$reply"]
+        return Reply(_decode(text), tuple(tuple(_decode(b) for b in row) for row in rows), _decode(chart),
+                     _decode(rest[0]) if rest else None)
     if "$text" in value:
         return Text(value["$text"], {k: _decode(v) for k, v in value["p"].items()})
     if "$button" in value:
         return Button(_decode(value["$button"]), value["d"])
     if "$chart" in value:
         return _decode_chart(value)
+    if "$qr" in value:
+        return PaymentQr(str(value["$qr"]), _decode(value["caption"]))
     if "$decimal" in value:
         return Decimal(value["$decimal"])
     if "$datetime" in value:

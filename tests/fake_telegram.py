@@ -254,7 +254,8 @@ async def _params(request: web.Request) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for key, value in form.items():
         if isinstance(value, web.FileField):
-            params[key] = {"filename": value.filename, "size": len(value.file.read())}
+            data = value.file.read()
+            params[key] = {"filename": value.filename, "size": len(data), "data": data}
         elif key in JSON_FIELDS or (isinstance(value, str) and value[:1] in "[{"):
             params[key] = json.loads(value)
         else:

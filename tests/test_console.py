@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime, timezone
 
 
 from bot.console.channel import ConsoleChannel
@@ -56,3 +56,34 @@ async def test_the_prefix_presses_a_button_at_a_meter_prompt(service, store, hea
     output = await console(service, store, *LINK_HEAT, "#1", "#1")
     assert "Лічильник 1 з 2" in after(output, "1234,56")  # the first #1: "submit readings" at the menu
     assert "Лічильник 2 з 2" in after(output, "#1")  # the second: "unchanged" at the meter prompt
+
+
+async def test_the_console_saves_a_payment_qr_to_a_file_and_prints_the_link(service, store, tmp_path, monkeypatch):
+    import tempfile
+
+    import zxingcpp
+    from PIL import Image
+
+    from core.events import ChatRef, PaymentQr, Reply, encode_replies, t
+    from core.nbu_qr import nbu_link
+    from tests.test_nbu_qr import HEAT
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    link = nbu_link(HEAT)
+    async with FakeUnitOfWork(store) as uow:  # sent while the console was closed: shown at launch
+        await uow.outbox.add(ChatRef("console", "local"), "uk",
+                             encode_replies((Reply(t("menu"), (), None, PaymentQr(link, t("payment_qr_caption"))),)),
+                             datetime(2026, 11, 20, 10, tzinfo=timezone.utc))
+        await uow.commit()
+    out = io.StringIO()
+    console = ConsoleChannel(service, out, "local", uow_factory=lambda: FakeUnitOfWork(store))
+    await console.show_waiting()
+    lines = out.getvalue().splitlines()
+    assert link in lines  # on a line of its own: a terminal makes it clickable
+    assert "Відскануйте QR-код у застосунку банку — реквізити й сума заповняться самі. " \
+           "Бот не бачить даних вашої картки." in lines
+    [saved] = [line for line in lines if line.startswith("₴ ")]
+    path = saved.removeprefix("₴ QR-код для оплати збережено у файл: ")
+    assert path.startswith(str(tmp_path / "komunalka-charts"))
+    [barcode] = zxingcpp.read_barcodes(Image.open(path))
+    assert barcode.text == link

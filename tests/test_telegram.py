@@ -451,3 +451,41 @@ async def test_a_press_stored_before_a_crash_edits_its_message_at_the_next_start
         assert len(api.sent(OLENA)) == 1
     finally:
         await stop_bot(again)
+
+
+async def test_a_payment_qr_goes_out_as_a_photo_that_reads_back_as_the_link_and_the_link_as_text(bot, api):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from core.events import ChatRef, PaymentQr, Reply, t
+    from core.service import Outcome
+    from core.nbu_qr import nbu_link
+    from tests.test_nbu_qr import HEAT
+
+    link = nbu_link(HEAT)
+    reply = Reply(t("menu"), (), None, PaymentQr(link, t("payment_qr_caption")))
+    await send_directly(bot.channel, Outcome(ChatRef("telegram", str(OLENA)), "uk", (reply,)))
+    [photo] = api.method_calls("sendPhoto")
+    attached = photo.params[photo.params["photo"].removeprefix("attach://")]
+    assert attached["filename"] == "payment-qr.png"
+    [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(attached["data"])))
+    assert barcode.text == link
+    assert photo.params["caption"].startswith("Відскануйте QR-код у застосунку банку")
+    assert "Бот не бачить даних вашої картки" in photo.params["caption"]
+    [text] = api.texts(OLENA)[-1:]
+    assert text.startswith("Головне меню. Що робимо?") and text.endswith("\n" + link)
+    assert [c.method for c in api.calls if c.method in ("sendPhoto", "sendMessage")] == ["sendPhoto", "sendMessage"]
+
+
+async def test_a_pressed_button_answered_with_a_payment_qr_is_not_edited_into_the_old_message(bot, api):
+    from core.events import ChatRef, PaymentQr, Reply, t
+    from core.service import Outcome
+    from core.nbu_qr import nbu_link
+    from tests.test_nbu_qr import HEAT
+
+    reply = Reply(t("menu"), (), None, PaymentQr(nbu_link(HEAT), t("payment_qr_caption")))
+    await send_directly(bot.channel, Outcome(ChatRef("telegram", str(OLENA)), "uk", (reply,), origin="7"))
+    assert api.method_calls("editMessageText") == []
+    assert len(api.method_calls("sendPhoto")) == 1

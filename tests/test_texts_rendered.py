@@ -55,6 +55,7 @@ SAMPLES: dict[str, list[object]] = {
     "new_meter": [t("new_meter_details", serial="N-2", installed=date(2026, 11, 14))],
     "label": ["HT-0001"],
     "path": ["/tmp/komunalka-charts/history-1.png"],
+    "link": ["https://qr.bank.gov.ua/QkNECjAwMgoxClVDVAoK"],
     "number": ["•••0001"],
     "meter": [METER, t("meter_label", service=t("service_heating"), zone_part="", serial="HT-1")],
     "meters": [[METER]],

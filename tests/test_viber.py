@@ -273,3 +273,27 @@ async def test_history_chart_is_a_picture_served_from_the_bot_under_an_unguessab
         assert response.status == 200 and (await response.read()).startswith(b"\x89PNG")
     async with bot.http.get(f"{bot.url}/viber/media/guess.png") as response:
         assert response.status == 404
+
+
+async def test_a_payment_qr_is_a_picture_that_reads_back_as_the_link_followed_by_the_link_as_text(bot, api):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from core.events import PaymentQr
+    from core.nbu_qr import nbu_link
+    from tests.test_nbu_qr import HEAT
+
+    link = nbu_link(HEAT)
+    reply = Reply(t("menu"), (), None, PaymentQr(link, t("payment_qr_caption")))
+    await send_directly(bot.channel, Outcome(ChatRef("viber", OLENA), "en", (reply,)))
+    picture, text = api.sent(OLENA)[-2:]
+    assert picture.body["type"] == "picture" and text.body["type"] == "text"
+    assert picture.body["text"] == ("Scan the QR code in your bank's app: the details and the amount fill in by "
+                                    "themselves. The bot never sees your card.")
+    async with bot.http.get(picture.body["media"].replace("https://bot.example.org", bot.url)) as response:
+        assert response.status == 200
+        [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(await response.read())))
+    assert barcode.text == link
+    assert text.body["text"].startswith("Main menu") and text.body["text"].endswith("\n" + link)

@@ -20,6 +20,7 @@ from core.events import ButtonPressed, ChatRef, Inbound, Resumed, TextReceived, 
 from core.ports import UnitOfWork
 from core.service import ConversationService
 from bot.dialogs.chart_drawer import ChartDrawer
+from bot.dialogs.payment_qr import qr_png_async
 from bot.dialogs.render import Rendered, RenderedButton, render, render_text
 
 CHANNEL = "console"
@@ -97,18 +98,22 @@ class ConsoleChannel:
     async def _show(self, rendered: Rendered, language: str) -> None:
         self._out.write(rendered.text + "\n")
         if rendered.chart is not None and (png := await self._drawer.draw(rendered.chart)) is not None:
-            path = self._chart_file(png)
+            path = self._picture_file(png, "history-")
             self._out.write(render_text(t("console_chart_saved", path=str(path)), language) + "\n")
+        if rendered.qr is not None:  # the link is in the text above; the picture for a phone to scan off the screen
+            path = self._picture_file(await qr_png_async(rendered.qr.link), "payment-qr-")
+            self._out.write(rendered.qr.caption + "\n")
+            self._out.write(render_text(t("console_qr_saved", path=str(path)), language) + "\n")
         for row in rendered.buttons:
             for button in row:
                 self._buttons.append(button)
                 self._out.write(f"  {BUTTON_PREFIX}{len(self._buttons)}) {button.label}\n")
         self._out.write("\n")
 
-    def _chart_file(self, png: bytes) -> Path:
-        """Each chart in a file of its own: an earlier one stays where the resident was told it is."""
+    def _picture_file(self, png: bytes, prefix: str) -> Path:
+        """Each picture in a file of its own: an earlier one stays where the resident was told it is."""
         self._charts.mkdir(exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix="history-", suffix=".png", dir=self._charts)
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=".png", dir=self._charts)
         with os.fdopen(handle, "wb") as file:
             file.write(png)
         return Path(name)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from core.events import Chart, Reply, Text
+from core.events import Chart, Reply, Text, t
 from core.periods import Period
 from bot.dialogs import texts_en, texts_uk
 
@@ -37,20 +37,36 @@ class RenderedChart:
 
 
 @dataclass(frozen=True)
+class RenderedQr:
+    """A payment QR code to draw from ``link``, with its caption in one language."""
+
+    link: str
+    caption: str
+
+
+@dataclass(frozen=True)
 class Rendered:
     text: str
     buttons: tuple[tuple[RenderedButton, ...], ...] = ()
     chart: RenderedChart | None = None
+    qr: RenderedQr | None = None  # the picture goes before the text, which ends with the link
 
 
 def render(reply: Reply, language: str) -> Rendered:
     chart = reply.chart
+    text = render_text(reply.text, language)
+    qr = None
+    if reply.qr is not None:
+        qr = RenderedQr(reply.qr.link, render_text(reply.qr.caption, language))
+        # the link as text, on every channel: a resident reading on the phone that would scan taps it instead
+        text = f"{text}\n\n{render_text(t('payment_qr_link', link=reply.qr.link), language)}"
     return Rendered(
-        text=render_text(reply.text, language),
+        text=text,
         buttons=tuple(
             tuple(RenderedButton(render_text(b.label, language), b.payload) for b in row) for row in reply.buttons
         ),
         chart=_chart(chart, language) if chart else None,
+        qr=qr,
     )
 
 
@@ -109,9 +125,10 @@ def render_all(replies: tuple[Reply, ...], language: str, limit: int) -> list[Re
     for reply in replies:
         rendered = render(reply, language)
         previous = merged[-1] if merged else None
-        if (previous is not None and not previous.buttons and previous.chart is None
+        if (previous is not None and not previous.buttons and previous.chart is None and previous.qr is None
                 and len(previous.text) + 2 + len(rendered.text) <= limit):
-            merged[-1] = Rendered(previous.text + "\n\n" + rendered.text, rendered.buttons, rendered.chart)
+            merged[-1] = Rendered(previous.text + "\n\n" + rendered.text, rendered.buttons, rendered.chart,
+                                  rendered.qr)
         else:
             merged.append(rendered)
     return merged

@@ -295,6 +295,11 @@ TEXTS: dict[str, Template] = {
                              "readings again.",
     "kept_expired_opens": "The next intake is from {opens} to {closes} (period {period}): hand in your readings then, "
                           "or keep them now to be handed in.",
+    # paying: the NBU payment QR code
+    "payment_qr_caption": "Scan the QR code in your bank's app: the details and the amount fill in by themselves. "
+                          "The bot never sees your card.",
+    "payment_qr_link": "On a phone, open the link instead and your bank's app fills in the payment:\n{link}",
+    "console_qr_saved": "₴ Payment QR code saved to the file: {path}",
     "verification_warning": "⚠️ The verification of meter {meter} ({account}) lapses on {due}. After that date the "
                             "supplier will not accept its readings: arrange the verification in good time.",
 }

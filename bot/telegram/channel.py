@@ -41,6 +41,7 @@ from bot.bootstrap import App
 from bot.delivery.adapter import Parsed, Recorded
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
 from bot.dialogs.chart_drawer import PendingChart
+from bot.dialogs.payment_qr import PendingQr
 from bot.dialogs.render import Rendered, render_all, render_text, split_text
 from bot.metrics import Metrics
 from bot.telegram.translate import CHANNEL, chat_of, from_callback, from_message
@@ -256,6 +257,9 @@ class TelegramChannel:
         for rendered in messages:
             if rendered.chart is not None:
                 calls.append(PendingChart(rendered.chart, partial(_photo, chat_id, rendered.chart.title)))
+            if rendered.qr is not None:
+                calls.append(PendingQr(rendered.qr.link, partial(_photo, chat_id, rendered.qr.caption,
+                                                                 filename="payment-qr.png")))
             parts = split_text(rendered.text, MAX_TEXT)
             markup = _keyboard(rendered.buttons)
             for i, part in enumerate(parts):
@@ -266,6 +270,8 @@ class TelegramChannel:
     async def send(self, message: object) -> SendResult:
         if isinstance(message, PendingChart) and (message := await message.drawn(self._charts)) is None:
             return SENT  # not drawn (logged): the text goes out without the picture
+        if isinstance(message, PendingQr) and (message := await message.drawn()) is None:
+            return SENT  # not drawn (logged): the text with the link goes out
         if isinstance(message, EditOrSend):
             return await self._edit(message.edit, message.fallback)
         if isinstance(message, EditMessageReplyMarkup):
@@ -331,11 +337,12 @@ def _notice_only(outcome: Outcome) -> bool:
 
 
 def _fits_an_edit(messages: list[Rendered]) -> bool:
-    return len(messages) == 1 and messages[0].chart is None and len(messages[0].text) <= MAX_TEXT
+    return (len(messages) == 1 and messages[0].chart is None and messages[0].qr is None
+            and len(messages[0].text) <= MAX_TEXT)
 
 
-def _photo(chat_id: int, title: str, png: bytes) -> SendPhoto:
-    return SendPhoto(chat_id=chat_id, photo=BufferedInputFile(png, filename="history.png"), caption=title[:MAX_CAPTION])
+def _photo(chat_id: int, caption: str, png: bytes, filename: str = "history.png") -> SendPhoto:
+    return SendPhoto(chat_id=chat_id, photo=BufferedInputFile(png, filename=filename), caption=caption[:MAX_CAPTION])
 
 
 def _keyboard(rows: tuple[tuple[Any, ...], ...]) -> InlineKeyboardMarkup | None:
