@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="serve the configured channels and send reminders on schedule (the default)")
     console = commands.add_parser("console", help="chat with the bot on this terminal as a local resident; "
                                      "press a button with #1, #2… (a bare number only where nothing is typed)")
-    console.add_argument("--demo", action="store_true", help="load the demo register (demo/register.csv) first")
+    console.add_argument("--demo", action="store_true",
+                         help="load the demo register and billing (demo/register.csv, demo/payments.csv) first")
     console.add_argument("--chat", default="local", help="the console resident's id (default: local)")
     accounts = commands.add_parser("accounts", help="the account register").add_subparsers(
         dest="accounts_command", metavar="ACTION", required=True)
@@ -162,7 +163,8 @@ async def _console(app: App, args: argparse.Namespace) -> int:
     from bot.console.channel import ConsoleChannel
 
     if args.demo:
-        code = await _import(app, DEMO_REGISTER, quiet=True) or await _import_payments(app, DEMO_PAYMENTS, quiet=True)
+        # the demo's billing dates are fixed; the clock may be set before them (KOMUNALKA_CLOCK)
+        code = await _import(app, DEMO_REGISTER, quiet=True) or await _import_payments(app, DEMO_PAYMENTS, demo=True)
         if code:
             return code
         print("Demo register and payments loaded. Link the heat account 100000000000001 with the last payment "
@@ -197,7 +199,8 @@ async def _import(app: App, path: Path, quiet: bool = False) -> int:
     return 0
 
 
-async def _import_payments(app: App, path: Path, quiet: bool = False) -> int:
+async def _import_payments(app: App, path: Path, demo: bool = False) -> int:
+    """The operator's billing file, checked whole; ``demo`` (the console's own file) is quiet and not dated."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -205,7 +208,7 @@ async def _import_payments(app: App, path: Path, quiet: bool = False) -> int:
         return 1
     try:
         entries = parse_payments(raw, app.suppliers, str(path),
-                                 today=app.clock().astimezone(app.settings.zone).date())
+                                 today=None if demo else app.clock().astimezone(app.settings.zone).date())
     except PaymentsFileError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -215,7 +218,7 @@ async def _import_payments(app: App, path: Path, quiet: bool = False) -> int:
         new = await uow.payments.add(entries, app.clock())
         unregistered = await uow.payments.unregistered({(e.supplier, e.account) for e in entries})
         await uow.commit()
-    if not quiet:
+    if not demo:
         print(f"{path}: {len(entries)} row(s) in the file; new {new}, already imported {len(entries) - new}; "
               f"accounts not in the register: {len(unregistered)} (their rows are kept and shown once the "
               "register has them)")
