@@ -11,8 +11,11 @@ from sqlalchemy import func, select
 
 from core.payments import Balance, BillingEntry, BillingKind, PaymentsFileError, last_twelve_months, parse_payments
 from core.supplier_config import load_suppliers
+from bot.dialogs.render import MONEY_SPACE
 from storage.models import BillingEntryRow
 from tests.fakes import FakeUnitOfWork, Store
+from tests.talk import Talk
+from tests.test_conversation import link
 from tests.test_storage import load_demo
 
 SUPPLIERS = load_suppliers()
@@ -220,3 +223,16 @@ async def test_a_big_file_goes_in_bulk_and_again_adds_nothing(sql_app):
     async with sql_app.uow_factory() as uow:
         assert await uow.payments.add(entries, AT) == 0
         assert len(await uow.payments.unregistered({(e.supplier, e.account) for e in entries})) == 5000
+
+
+async def test_a_resident_reads_the_imported_balance_from_the_database(sql_app):
+    await load_demo(sql_app)
+    async with sql_app.uow_factory() as uow:
+        await uow.payments.add(parse_payments(DEMO.read_bytes(), SUPPLIERS, today=TODAY), AT)
+        await uow.commit()
+    talk = Talk(sql_app.service, "console", "42")
+    await link(talk)
+    await talk.press("btn_money")
+    shown = talk.text("en").replace(MONEY_SPACE, " ")
+    assert "As of 01.11.2026 you owe UAH 1,234.56." in shown
+    assert "Paid in all: UAH 11,565.46\nCharged in all: UAH 11,565.46" in shown
