@@ -1,4 +1,4 @@
-"""The operator's command line: `run_bot.py [run | console | accounts import | readings export]`."""
+"""The operator's command line: `run_bot.py [run | console | accounts import | payments import | readings export]`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from core.domain import ReadingKind
+from core.payments import COLUMNS as PAYMENT_COLUMNS, PaymentsFileError, parse_payments
 from core.periods import Period
 from core.ports import FailedRow
 from core.register import RegisterError, parse_register
@@ -29,6 +30,7 @@ from storage.register_store import EXPORT_COLUMNS, ExportRow, accepted_readings,
 
 log = logging.getLogger("komunalka")
 DEMO_REGISTER = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
+DEMO_PAYMENTS = DEMO_REGISTER.with_name("payments.csv")
 EXPORT_KINDS = {ReadingKind.TYPED: "reading", ReadingKind.UNCHANGED: "unchanged", ReadingKind.ROLLOVER: "rollover",
                 ReadingKind.REPLACED: "replaced"}  # the export's words for how a value came about
 
@@ -43,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="serve the configured channels and send reminders on schedule (the default)")
     console = commands.add_parser("console", help="chat with the bot on this terminal as a local resident; "
                                      "press a button with #1, #2… (a bare number only where nothing is typed)")
-    console.add_argument("--demo", action="store_true", help="load the demo register (demo/register.csv) first")
+    console.add_argument("--demo", action="store_true",
+                         help="load the demo register and billing (demo/register.csv, demo/payments.csv) first")
     console.add_argument("--chat", default="local", help="the console resident's id (default: local)")
     accounts = commands.add_parser("accounts", help="the account register").add_subparsers(
         dest="accounts_command", metavar="ACTION", required=True)
@@ -51,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path, help="CSV with header " + ",".join(
         ("supplier", "account", "address", "apartment", "last_payment", "meter", "service", "zone",
          "last_reading", "last_reading_date")))
+    payments = commands.add_parser("payments", help="payments, charges and balances from the supplier's billing") \
+        .add_subparsers(dest="payments_command", metavar="ACTION", required=True)
+    pay = payments.add_parser("import", help="import a supplier's billing file (UTF-8 CSV); importing the same "
+                                             "file again changes nothing")
+    pay.add_argument("file", type=Path, help="CSV with header " + ",".join(PAYMENT_COLUMNS) + "; kind is payment, "
+                                             "charge or balance (see README.md)")
     readings = commands.add_parser("readings", help="accepted readings").add_subparsers(
         dest="readings_command", metavar="ACTION", required=True)
     exp = readings.add_parser("export", help="export accepted readings of one supplier and period as CSV")
@@ -133,6 +142,8 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
             return await _console(app, args)
         if command == "accounts":
             return await _import(app, args.file)
+        if command == "payments":
+            return await _import_payments(app, args.file)
         if command == "readings":
             return await _export(app, args)
         if command == "remind":
@@ -152,10 +163,12 @@ async def _console(app: App, args: argparse.Namespace) -> int:
     from bot.console.channel import ConsoleChannel
 
     if args.demo:
-        code = await _import(app, DEMO_REGISTER, quiet=True)
+        # the demo's billing dates are fixed; the clock may be set before them (KOMUNALKA_CLOCK)
+        code = await _import(app, DEMO_REGISTER, quiet=True) or await _import_payments(app, DEMO_PAYMENTS, demo=True)
         if code:
             return code
-        print("Demo register loaded. Link the heat account 100000000000001 with the last payment 1234.56.\n")
+        print("Demo register and payments loaded. Link the heat account 100000000000001 with the last payment "
+              "1234.56.\n")
     # kept readings are handed in (or expired) by whatever runs first: the console needs no token
     await hand_in_kept_readings(app)
     await ConsoleChannel(app.service, sys.stdout, args.chat, uow_factory=app.uow_factory,
@@ -183,6 +196,32 @@ async def _import(app: App, path: Path, quiet: bool = False) -> int:
         print(f"{path}: {len(accounts)} account(s) in the file; accounts added {result.accounts_added}, "
               f"updated {result.accounts_updated}; meters added {result.meters_added}, updated "
               f"{result.meters_updated}; unchanged {result.unchanged}")
+    return 0
+
+
+async def _import_payments(app: App, path: Path, demo: bool = False) -> int:
+    """The operator's billing file, checked whole; ``demo`` (the console's own file) is quiet and not dated."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        entries = parse_payments(raw, app.suppliers, str(path),
+                                 today=None if demo else app.clock().astimezone(app.settings.zone).date())
+    except PaymentsFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: refused, nothing imported ({len(exc.problems)} problem(s))", file=sys.stderr)
+        return 1
+    async with app.uow_factory() as uow:
+        new = await uow.payments.add(entries, app.clock())
+        unregistered = await uow.payments.unregistered({(e.supplier, e.account) for e in entries})
+        await uow.commit()
+    if not demo:
+        print(f"{path}: {len(entries)} row(s) in the file; new {new}, already imported {len(entries) - new}; "
+              f"accounts not in the register: {len(unregistered)} (their rows are kept and shown once the "
+              "register has them)")
     return 0
 
 

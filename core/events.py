@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from core.money import Money
 from core.periods import Period
 
 MAX_PAYLOAD_BYTES = 64  # Telegram's callback_data limit; Viber allows more, we use the smaller
@@ -197,6 +198,8 @@ def _encode(value: Any) -> Any:
                                                                 for line in p.lines]} for p in value.panels]}
     if isinstance(value, Decimal):
         return {"$decimal": str(value)}
+    if isinstance(value, Money):
+        return {"$money": str(value.amount)}
     if isinstance(value, datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, date):
@@ -229,6 +232,8 @@ def _decode(value: Any) -> Any:
         return PaymentQr(str(value["$qr"]), _decode(value["caption"]))
     if "$decimal" in value:
         return Decimal(value["$decimal"])
+    if "$money" in value:
+        return Money(Decimal(value["$money"]))
     if "$datetime" in value:
         return datetime.fromisoformat(value["$datetime"])
     if "$date" in value:

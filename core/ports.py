@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from core.domain import Account, Reading, ReadingKind, ReadingStatus
 from core.events import ChatRef
+from core.payments import Balance, BillingEntry
 from core.periods import Period
 
 
@@ -166,6 +167,23 @@ class ReminderPreferences(Protocol):
         """Suppliers for which the resident turned reminders off."""
 
     async def set_enabled(self, resident_id: int, supplier: str, enabled: bool) -> None: ...
+
+
+class Payments(Protocol):
+    """What suppliers' billing files said about accounts — payments, charges, balances — kept by supplier and
+    account number, so that rows for an account the register does not hold yet are not lost."""
+
+    async def add(self, entries: list[BillingEntry], at: datetime) -> int:
+        """Keep, in bulk, the entries whose natural key (BillingEntry.key) is not kept yet; how many were new."""
+
+    async def unregistered(self, accounts: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of these (supplier, number) pairs that the account register does not hold."""
+
+    async def latest_balance(self, supplier: str, number: str) -> Balance | None:
+        """The balance of the latest date given; of two for one date, the one imported last."""
+
+    async def entries(self, supplier: str, number: str, since: date) -> list[BillingEntry]:
+        """Payments and charges dated ``since`` or later, newest first (within a day, the last imported first)."""
 
 
 @dataclass(frozen=True)
@@ -374,6 +392,9 @@ class UnitOfWork(Protocol):
 
     @property
     def campaigns(self) -> ReminderCampaigns: ...
+
+    @property
+    def payments(self) -> Payments: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

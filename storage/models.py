@@ -214,3 +214,25 @@ class ReminderDeliveryRow(Base):
     campaign: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(12))  # sending, sent, unreachable, failed, lost
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BillingEntryRow(Base):
+    """A row of a supplier's billing file: a payment, a charge or a balance of an account, by its number.
+
+    Not tied to the accounts table: an account the register does not hold yet keeps its rows. The unique key
+    is the file row's natural key (core.payments), so a file imported again adds nothing.
+    """
+
+    __tablename__ = "billing_entries"
+    __table_args__ = (UniqueConstraint("supplier", "number", "entry_date", "kind", "amount", "occurrence",
+                                       name="uq_billing_entries_key"),
+                      Index("ix_billing_entries_account", "supplier", "number", "entry_date"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    supplier: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(40))
+    entry_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(8))  # payment, charge, balance
+    amount: Mapped[Decimal] = mapped_column(Milli)  # hryvnias; a balance below zero is an overpayment
+    occurrence: Mapped[int] = mapped_column(Integer)  # the n-th identical row of its file
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime)

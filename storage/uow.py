@@ -22,6 +22,7 @@ from core.events import ChatRef
 from core.periods import Period
 from core.ports import Claim, FailedRow, PendingReplies, Receipt, Resident, Submission, UnitOfWork
 from storage.kept_store import SqlKeptReadings
+from storage.payments_store import SqlPayments
 from storage.reminder_store import SqlReminderCampaigns
 from storage.upsert import insert_ignoring_conflict, rows_affected
 from storage.models import (
@@ -520,6 +521,7 @@ class SqlUnitOfWork:
         self.kept = SqlKeptReadings(self.session)
         self.reminders = SqlReminderPreferences(self.session)
         self.campaigns = SqlReminderCampaigns(self.session)
+        self.payments = SqlPayments(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from core.domain import Account, Meter, Reading, ReadingStatus
 from core.events import ChatRef
+from core.payments import Balance, BillingEntry, BillingKind
 from core.periods import Period
 from core.reminders import VERIFY_PERIOD, due_page
 from core.ports import (
@@ -46,6 +47,7 @@ class Store:
     outbox_rows: dict[int, dict] = field(default_factory=dict)
     campaign_runs: dict[tuple[str, str, str], RunState] = field(default_factory=dict)
     deliveries: dict[tuple[int, str, str, str], str] = field(default_factory=dict)  # (resident, sup, period, campaign)
+    billing: list[BillingEntry] = field(default_factory=list)  # in import order, as SQL's ids go
     next_id: int = 1
     commits: int = 0
 
@@ -75,7 +77,7 @@ class Store:
             disabled=set(self.disabled), inbox=dict(self.inbox), outbox=dict(self.outbox),
             inbox_rows={k: dict(v) for k, v in self.inbox_rows.items()},
             outbox_rows={k: dict(v) for k, v in self.outbox_rows.items()},
-            campaign_runs=dict(self.campaign_runs), deliveries=dict(self.deliveries),
+            campaign_runs=dict(self.campaign_runs), deliveries=dict(self.deliveries), billing=list(self.billing),
         )
 
 
@@ -95,6 +97,7 @@ class FakeUnitOfWork:
         self.inbox = _Inbox(self.work)
         self.outbox = _Outbox(self.work)
         self.campaigns = _Campaigns(self.work)
+        self.payments = _Payments(self.work)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -518,6 +521,37 @@ class _Campaigns:
         for key in lost:
             self.s.deliveries[key] = "lost"
         return len(lost)
+
+
+class _Payments:
+    """As SQL keeps them: one row per natural key, by supplier and number, amounts to the kopiyka."""
+
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    async def add(self, entries: list[BillingEntry], at: datetime) -> int:
+        kept = {e.key for e in self.s.billing}
+        new = []
+        for entry in entries:
+            if entry.key not in kept:
+                kept.add(entry.key)
+                new.append(replace(entry, amount=entry.amount.quantize(Decimal("0.01"))))
+        self.s.billing += new
+        return len(new)
+
+    async def unregistered(self, accounts: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        return accounts - {(a.supplier, a.number) for a in self.s.accounts.values()}
+
+    def _newest_first(self, supplier: str, number: str) -> list[BillingEntry]:
+        mine = [(e.on, i, e) for i, e in enumerate(self.s.billing) if (e.supplier, e.account) == (supplier, number)]
+        return [e for _, _, e in sorted(mine, key=lambda x: (x[0], x[1]), reverse=True)]
+
+    async def latest_balance(self, supplier: str, number: str) -> Balance | None:
+        entry = next((e for e in self._newest_first(supplier, number) if e.kind is BillingKind.BALANCE), None)
+        return Balance(entry.amount, entry.on) if entry else None
+
+    async def entries(self, supplier: str, number: str, since: date) -> list[BillingEntry]:
+        return [e for e in self._newest_first(supplier, number) if e.kind is not BillingKind.BALANCE and e.on >= since]
 
 
 def _implements_the_port(uow: FakeUnitOfWork) -> UnitOfWork:

@@ -22,6 +22,7 @@ from storage.register_store import import_register
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo" / "register.csv"
+DEMO_PAYMENTS = ROOT / "demo" / "payments.csv"
 
 
 @pytest.fixture
@@ -233,6 +234,48 @@ def test_a_register_nobody_could_use_is_refused_as_of_the_city_date(env, tmp_pat
     ]
     earlier = run({**env, "KOMUNALKA_CLOCK": "2026-11-20T21:30:00+00:00"}, "accounts", "import", str(bad))
     assert f"{bad}:9: last_reading_date '2026-11-21' is in the future (today is 2026-11-20)" in earlier.stderr
+
+
+def test_payments_import_counts_new_rows_and_again_changes_nothing(env, tmp_path):
+    first = run(env, "payments", "import", str(DEMO_PAYMENTS))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == (f"{DEMO_PAYMENTS}: 33 row(s) in the file; new 33, already imported 0; accounts not in "
+                            "the register: 3 (their rows are kept and shown once the register has them)\n")
+    run(env, "accounts", "import", str(DEMO))
+    extra = tmp_path / "more.csv"
+    extra.write_text(DEMO_PAYMENTS.read_text() + "heat,100000000000001,2026-11-10,1234.56,payment\n"
+                     "gas,3000000001,2026-11-15,890.00,payment\n")
+    again = run(env, "payments", "import", str(extra))
+    assert again.stdout == (f"{extra}: 35 row(s) in the file; new 2, already imported 33; accounts not in the "
+                            "register: 0 (their rows are kept and shown once the register has them)\n")
+    assert "new 0, already imported 35" in run(env, "payments", "import", str(extra)).stdout
+
+
+def test_a_bad_payments_file_is_refused_whole_with_every_problem_and_its_line(env, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(DEMO_PAYMENTS.read_text() + "heat,100000000000001,2026-11-21,5,payment\n"
+                   "oil,1,20.11.2026,-5,gift\n")
+    result = run(env, "payments", "import", str(bad))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{bad}:35: date '2026-11-21' is in the future (today is 2026-11-20)",
+        f"{bad}:36: unknown supplier 'oil'; known: heat, water, gas, electricity",
+        f"{bad}:36: date '20.11.2026' is not a date YYYY-MM-DD",
+        f"{bad}:36: kind 'gift' is not one of payment, charge, balance",
+        f"{bad}: refused, nothing imported (4 problem(s))",
+    ]
+    assert "new 33, already imported 0" in run(env, "payments", "import", str(DEMO_PAYMENTS)).stdout
+    assert "cannot read" in run(env, "payments", "import", str(tmp_path / "none.csv")).stderr
+
+
+def test_the_console_demo_shows_the_balance_and_the_payments(env, tmp_path):
+    result = run(env, "console", "--demo", stdin="\n".join(CONVERSATION.splitlines()[:5] + ["7"]) + "\n",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = result.stdout.replace("\u00a0", " ")
+    assert "Станом на 01.11.2026 до сплати: 1 234,56 грн." in shown
+    assert "Після 01.11.2026 надійшли оплати (у залишку їх ще немає):\n• 10.11.2026 — оплата 1 234,56 грн" in shown
+    assert "Оплачено разом: 11 565,46 грн\nНараховано разом: 11 565,46 грн" in shown
 
 
 def test_a_missing_register_file_is_named(env, tmp_path):

@@ -27,7 +27,7 @@ async def test_first_start_greets_explains_what_is_stored_and_shows_the_menu(tal
     await talk.start()
     assert talk.keys == ["welcome", "privacy_notice", "menu"]
     assert talk.button_keys == ["btn_submit", "btn_accounts", "btn_history", "btn_reminders", "btn_help",
-                                "btn_receipts"]
+                                "btn_receipts", "btn_money"]
     assert "Забути мене" in talk.text()
     await talk.start()
     assert talk.keys == ["welcome", "menu"]

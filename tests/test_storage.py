@@ -51,7 +51,7 @@ async def test_migrations_apply_once_and_again_without_change(sql_app):
     await migrate(sql_app.engine)
     async with sql_app.engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0004"
+    assert version == "0005"
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sql_app):

@@ -15,6 +15,7 @@ import pytest
 
 from core.domain import WindowRule
 from core.events import Text, t
+from core.money import Money
 from core.periods import Period
 from core.service import ConversationService
 from bot.dialogs.render import TEXTS, render_text
@@ -109,6 +110,19 @@ SAMPLES: dict[str, list[object]] = {
     "on": [date(2026, 10, 28)],
     "until": [datetime(2026, 11, 21, 12, 0, tzinfo=KYIV)],
     "then": [t("kept_expired_open_now", period=Period(2026, 12), closes=date(2026, 12, 31))],
+    # bills and payments
+    "amount": [Money(Decimal("1234.56")), Money(Decimal("0.5"))],
+    "paid": [Money(Decimal("2469.12"))],
+    "charged": [Money(Decimal("1234.56"))],
+    "since": [date(2025, 11, 21)],
+    "balance": [t("money_owes", on=date(2026, 11, 1), amount=Money(Decimal("1234.56"))), t("money_no_balance"),
+                t("money_overpaid", on=date(2026, 11, 1), amount=Money(Decimal("101.4"))),
+                t("money_nothing_owed", on=date(2026, 11, 1))],
+    "paid_after": ["", t("money_paid_after", on=date(2026, 11, 1), paid=Money(Decimal("1234.56")),
+                         lines=[t("money_line_payment", on=date(2026, 11, 10), amount=Money(Decimal("1234.56")))])],
+    "movements": [t("money_year_empty", since=date(2025, 11, 21)),
+                  t("money_year", since=date(2025, 11, 21), paid=Money(Decimal("1")), charged=Money(Decimal("2")),
+                    lines=[t("money_line_charge", on=date(2026, 11, 1), amount=Money(Decimal("2")))])],
 }
 # Cyrillic an English text may hold: the samples' names and addresses, and the language switch, which
 # names Ukrainian in Ukrainian so that a resident who reads only that finds it

@@ -29,7 +29,7 @@ async def enter_menu(turn: Turn) -> None:
             (turn.button("btn_submit", "submit"),),
             (turn.button("btn_accounts", "accounts"), turn.button("btn_history", "history")),
             (turn.button("btn_reminders", "reminders"), turn.button("btn_help", "help")),
-            (turn.button("btn_receipts", "receipts"),),
+            (turn.button("btn_receipts", "receipts"), turn.button("btn_money", "money")),
         ),
     )
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.events import Chart, Reply, Text, t
+from core.money import Money
 from core.periods import Period
 from bot.dialogs import texts_en, texts_uk
 
@@ -103,6 +104,8 @@ def format_value(value: Any, language: str) -> str:
         return str(value.get(language) or value.get(DEFAULT_LANGUAGE) or "")
     if value is None:
         return "—"
+    if isinstance(value, Money):
+        return format_money(value, language)
     if isinstance(value, Decimal):
         text = f"{value.normalize():f}"
         return text.replace(".", ",") if language == "uk" else text
@@ -113,6 +116,23 @@ def format_value(value: Any, language: str) -> str:
     if isinstance(value, Period):
         return f"{value.month:02d}.{value.year}"
     return str(value)
+
+
+MONEY_SPACE = "\u00a0"  # no-break: an amount never breaks across two lines on a phone
+
+
+def format_money(amount: Money | Decimal, language: str) -> str:
+    """An amount in hryvnias with kopiyky: "1 234,56 грн" in Ukrainian, "UAH 1,234.56" in English.
+
+    The spaces are no-break spaces (MONEY_SPACE); a negative amount starts with "-". A text shows money by
+    taking a Money parameter (core.money), which renders through this function.
+    """
+    value = amount.rounded() if isinstance(amount, Money) else Money(amount).rounded()
+    sign = "-" if value < 0 else ""
+    grouped = f"{abs(value):,.2f}"  # "1,234.56"
+    if language == "en":
+        return f"{sign}UAH{MONEY_SPACE}{grouped}"
+    return f"{sign}{grouped.replace(',', MONEY_SPACE).replace('.', ',')}{MONEY_SPACE}грн"
 
 
 def render_all(replies: tuple[Reply, ...], language: str, limit: int) -> list[Rendered]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.conversation import Conversation, Step
-from bot.dialogs import history, linking, menu, receipts, reminders, replacement, submission
+from bot.dialogs import history, linking, menu, money, receipts, reminders, replacement, submission
 from bot.dialogs.common import go_menu
 
 STEPS: dict[str, Step] = {
@@ -16,6 +16,7 @@ STEPS: dict[str, Step] = {
             "reminders": reminders.open_reminders,
             "help": menu.open_help,
             "receipts": receipts.open_receipts,
+            "money": money.open_money,
         },
         text=receipts.menu_text,  # a receipt's reference
         numbers=False,  # a bare number at the menu presses a button in the console
@@ -27,11 +28,12 @@ STEPS: dict[str, Step] = {
     **reminders.REMINDER_STEPS,
     **menu.MENU_STEPS,
     **receipts.RECEIPT_STEPS,
+    **money.MONEY_STEPS,
 }
 STEPS["lower_ask"] = Step(STEPS["lower_ask"].enter, text=STEPS["lower_ask"].text,
                           buttons={**STEPS["lower_ask"].buttons, "replaced": replacement.meter_replaced})
 # "no accounts yet" screens offer to link one
-for _name in ("submit_account", "history_account"):
+for _name in ("submit_account", "history_account", "money_account"):
     STEPS[_name] = Step(STEPS[_name].enter,
                         buttons={**STEPS[_name].buttons, "link": linking.open_link, "once": linking.open_once})
 

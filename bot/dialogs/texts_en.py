@@ -268,6 +268,22 @@ TEXTS: dict[str, Template] = {
     "chart_label_raw": "{label}",
     "console_chart_saved": "📈 Chart saved to the file: {path}",
     "btn_history_other": "Another account",
+    # bills and payments (bot/dialogs/money.py)
+    "btn_money": "💳 Bills and payments",
+    "money_choose_account": "Bills and payments: choose an account.",
+    "money": lambda p: "\n\n".join(part for part in (
+        f"💳 {p['account']}", p["balance"], p.get("paid_after", ""), p["movements"],
+        "Figures from the supplier's billing; a payment just made may take a few days to show.") if part),
+    "money_owes": "As of {on} you owe {amount}.",
+    "money_overpaid": "As of {on} you have overpaid {amount}.",
+    "money_nothing_owed": "As of {on} nothing is owed.",
+    "money_no_balance": "The supplier has not given a balance for this account yet.",
+    "money_paid_after": "Payments received after {on} (not in the balance yet):\n{lines}\nIn all: {paid}",
+    "money_year": "Payments and charges in the last 12 months (since {since}):\n{lines}\n\n"
+                  "Paid in all: {paid}\nCharged in all: {charged}",
+    "money_year_empty": "No payments or charges in the last 12 months (since {since}).",
+    "money_line_payment": "• {on} — payment {amount}",
+    "money_line_charge": "• {on} — charge {amount}",
     "reminders_none": "Reminders come for linked accounts. Add an account first.",
     "reminders": "Reminders to hand in readings:\n{lines}",
     "reminder_state_on": "• {supplier}: on",

@@ -278,6 +278,22 @@ TEXTS: dict[str, Template] = {
     "console_chart_saved": "📈 Графік збережено у файл: {path}",
     "btn_history_other": "Інший рахунок",
     # reminders
+    # bills and payments (bot/dialogs/money.py)
+    "btn_money": "💳 Рахунки й оплати",
+    "money_choose_account": "Рахунки й оплати: оберіть рахунок.",
+    "money": lambda p: "\n\n".join(part for part in (
+        f"💳 {p['account']}", p["balance"], p.get("paid_after", ""), p["movements"],
+        "Дані — з обліку постачальника; щойно зроблена оплата може з'явитися за кілька днів.") if part),
+    "money_owes": "Станом на {on} до сплати: {amount}.",
+    "money_overpaid": "Станом на {on} переплата: {amount}.",
+    "money_nothing_owed": "Станом на {on} боргу немає.",
+    "money_no_balance": "Постачальник ще не передав залишку за цим рахунком.",
+    "money_paid_after": "Після {on} надійшли оплати (у залишку їх ще немає):\n{lines}\nРазом: {paid}",
+    "money_year": "Оплати й нарахування за останні 12 місяців (з {since}):\n{lines}\n\n"
+                  "Оплачено разом: {paid}\nНараховано разом: {charged}",
+    "money_year_empty": "Оплат і нарахувань за останні 12 місяців (з {since}) немає.",
+    "money_line_payment": "• {on} — оплата {amount}",
+    "money_line_charge": "• {on} — нараховано {amount}",
     "reminders_none": "Нагадування надходять для доданих рахунків. Спершу додайте рахунок.",
     "reminders": "Нагадування про передачу показників:\n{lines}",
     "reminder_state_on": "• {supplier}: увімкнено",
