@@ -12,7 +12,11 @@ from datetime import date
 from tests.talk import Talk
 from tests.test_conversation import link
 
-NBSP = "\u00a0"
+NBSP = "\u00a0"  # money never wraps: its spaces are no-break ones
+
+
+def said(talk, language: str) -> str:
+    return talk.text(language).replace(NBSP, " ")
 
 
 async def hand_in_heat(talk: Talk) -> None:
@@ -26,10 +30,10 @@ async def hand_in_heat(talk: Talk) -> None:
 async def test_the_summary_shows_each_meters_estimate_and_the_total_in_both_languages(talk, heat_account):
     await hand_in_heat(talk)
     assert talk.keys[-1] == "summary"
-    uk, en = talk.text("uk"), talk.text("en")
-    assert ("• Опалення №HT-1: 1520,125 → 1521 Гкал, споживання 0,875 Гкал\n  орієнтовно 1" + NBSP + "447,61 грн\n"
+    uk, en = said(talk, "uk"), said(talk, "en")
+    assert ("• Опалення №HT-1: 1520,125 → 1521 Гкал, споживання 0,875 Гкал\n  орієнтовно 1 447,61 грн\n"
             "• Гаряча вода №HW-1: 312,4 → 315,4 м³, споживання 3 м³\n  орієнтовно 293,67 грн\n"
-            "💰 Разом орієнтовно: 1" + NBSP + "741,28 грн\n"
+            "💰 Разом орієнтовно: 1 741,28 грн\n"
             "(Орієнтовна сума за тарифами постачальника; точну покаже рахунок.)") in uk
     assert ("• Heating No. HT-1: 1520.125 → 1521 Gcal, consumption 0.875 Gcal\n  estimate UAH 1,447.61\n"
             "• Hot water No. HW-1: 312.4 → 315.4 m³, consumption 3 m³\n  estimate UAH 293.67\n"
@@ -43,9 +47,9 @@ async def test_the_receipt_shows_the_same_estimate_after_confirming(talk, heat_a
     receipt = talk.reply("receipt")
     assert [line.key for line in receipt.text.params["lines"]] == [
         "receipt_value", "estimate_meter", "receipt_value", "estimate_meter", "estimate"]
-    uk, en = talk.text("uk"), talk.text("en")
-    assert "• Опалення №HT-1: 1521 Гкал\n  орієнтовно 1" + NBSP + "447,61 грн" in uk
-    assert "💰 Разом орієнтовно: 1" + NBSP + "741,28 грн" in uk and "Номер квитанції: KM-2611-" in uk
+    uk, en = said(talk, "uk"), said(talk, "en")
+    assert "• Опалення №HT-1: 1521 Гкал\n  орієнтовно 1 447,61 грн" in uk
+    assert "💰 Разом орієнтовно: 1 741,28 грн" in uk and "Номер квитанції: KM-2611-" in uk
     assert "• Heating No. HT-1: 1521 Gcal\n  estimate UAH 1,447.61" in en
     assert "💰 Estimated total: UAH 1,741.28" in en
 
@@ -55,8 +59,8 @@ async def test_history_shows_the_estimated_amount_per_period(talk, heat_account)
     await talk.press("btn_confirm")
     await talk.start()
     await talk.press("btn_history")
-    assert "💰 Орієнтовна вартість за періодами:\n  11.2026: орієнтовно 1" + NBSP + "741,28 грн" in talk.text("uk")
-    assert "💰 Estimated cost per period:\n  11.2026: estimate UAH 1,741.28" in talk.text("en")
+    assert "💰 Орієнтовна вартість за періодами:\n  11.2026: орієнтовно 1 741,28 грн" in said(talk, "uk")
+    assert "💰 Estimated cost per period:\n  11.2026: estimate UAH 1,741.28" in said(talk, "en")
 
 
 async def test_water_adds_its_monthly_fees_to_the_kopiyka(talk, store):
@@ -66,7 +70,7 @@ async def test_water_adds_its_monthly_fees_to_the_kopiyka(talk, store):
     await talk.start()
     await talk.press("btn_submit")
     await talk.say("107,25")  # 7.25 m³ × (16.164 + 14.22) = 220.284, fees 22.31 + 16.88: 259.474 -> 259.47
-    uk, en = talk.text("uk"), talk.text("en")
+    uk, en = said(talk, "uk"), said(talk, "en")
     assert ("  орієнтовно 220,28 грн\n+ Абонплата за водопостачання: 22,31 грн\n"
             "+ Абонплата за водовідведення: 16,88 грн\n💰 Разом орієнтовно: 259,47 грн") in uk
     assert ("  estimate UAH 220.28\n+ Water supply subscription fee: UAH 22.31\n"
@@ -81,7 +85,7 @@ async def test_gas_after_its_fixed_price_ends_says_the_price_is_not_known(talk, 
     await talk.press("btn_submit")
     await talk.press("btn_keep_for_later")  # gas takes readings for 11.2026 from the 28th
     await talk.say("540")
-    uk, en = talk.text("uk"), talk.text("en")
+    uk, en = said(talk, "uk"), said(talk, "en")
     assert "• Газ №G-1: 500 → 540 м³, споживання 40 м³\n  орієнтовно: ціна за цей період невідома" in uk
     assert "💰 Орієнтовну вартість не пораховано:\n  Газ №G-1 — не враховано: ціна за цей період невідома" in uk
     assert "  estimate: price not known for that period" in en
@@ -100,4 +104,4 @@ async def test_a_supplier_without_prices_shows_no_estimate(store, clock, supplie
     bare = {**suppliers, "heat": replace(suppliers["heat"], tariffs=(), fees=())}
     talk = Talk(ConversationService(lambda: FakeUnitOfWork(store), CONVERSATION, bare, clock, KYIV))
     await hand_in_heat(talk)
-    assert "орієнтовно" not in talk.text("uk") and "estimate" not in talk.text("en")
+    assert "орієнтовно" not in said(talk, "uk") and "estimate" not in said(talk, "en")

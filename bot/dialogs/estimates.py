@@ -9,14 +9,14 @@ from core.conversation import Turn
 from core.costs import Estimate, Gap, MeterCost, Usage, estimate, has_prices
 from core.domain import Account
 from core.events import Text, t
+from core.money import Money
 from core.periods import Period
 from bot.dialogs.common import meter_label
 
 
-def amount_text(amount: Decimal) -> Text:
+def amount_text(amount: Decimal) -> Money:
     """Hryvnias and kopiyky, written as each language writes money ("1 234,50 грн", "UAH 1,234.50")."""
-    kopiyky = int(amount.quantize(Decimal("0.01")).scaleb(2))
-    return t("amount_uah", hryvnias=kopiyky // 100, kopiyky=f"{kopiyky % 100:02d}")
+    return Money(amount)
 
 
 def estimate_of(turn: Turn, account: Account, period: Period,

@@ -204,7 +204,6 @@ TEXTS: dict[str, Template] = {
                                       "{reference}.",
     "summary_pending": "Intake is not open yet: I will keep these readings and hand them in on {opens}.",
     # estimates (issue 10): what the readings will cost, from the supplier's dated tariffs
-    "amount_uah": lambda p: f"UAH {int(p['hryvnias']):,}.{p['kopiyky']}",
     "estimate_meter": "  estimate {amount}",
     "estimate_meter_no_price": "  estimate: price not known for that period",
     "estimate_meter_no_consumption": "  estimate: cannot be counted without the consumption",

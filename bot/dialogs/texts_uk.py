@@ -212,7 +212,6 @@ TEXTS: dict[str, Template] = {
                                       "інший член домогосподарства передав нові. Номер нової квитанції: {reference}.",
     "summary_pending": "Прийом ще не відкрито: я збережу показники й передам їх {opens}.",
     # estimates (issue 10): what the readings will cost, from the supplier's dated tariffs
-    "amount_uah": lambda p: f"{int(p['hryvnias']):,}".replace(",", "\u00a0") + f",{p['kopiyky']} грн",
     "estimate_meter": "  орієнтовно {amount}",
     "estimate_meter_no_price": "  орієнтовно: ціна за цей період невідома",
     "estimate_meter_no_consumption": "  орієнтовно: без споживання не порахувати",
