@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from core.events import Reply
+from core.payments import BillingEntry, BillingKind
+from core.supplier_config import load_suppliers
 from bot.dialogs.table import STEPS
 from tests.talk import Talk
 from tests.conftest import HEAT
 from tests.test_conversation import link
+
+
+@pytest.fixture
+def suppliers():
+    """With payment details (heat: a page and a discount), so that the walk reaches the pay screen."""
+    return load_suppliers(Path(__file__).with_name("suppliers_with_payment.toml"))
 
 
 async def visit_every_step(talk: Talk, store, screens: dict[str, tuple[Reply, ...]] | None = None) -> dict[str, object]:
@@ -65,8 +75,11 @@ async def visit_every_step(talk: Talk, store, screens: dict[str, tuple[Reply, ..
     await act(talk.say("/menu"))
     await act(talk.press("btn_reminders"))
     await act(talk.say("/menu"))
+    store.billing.append(BillingEntry("heat", HEAT, date(2026, 11, 1), BillingKind.BALANCE, Decimal("1234.56")))
     await act(talk.press("btn_money"))
     await act(talk.press("account_button"))
+    await act(talk.press("btn_pay"))
+    await act(talk.press("btn_back"))
     await act(talk.say("/menu"))
     await act(talk.press("btn_submit"))
     await act(talk.press("account_button"))

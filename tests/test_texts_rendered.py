@@ -29,6 +29,8 @@ HEAT_NAMES = {"uk": "Тепло та гаряча вода", "en": "Heat and hot
 CONTACTS = {"uk": "Кол-центр: 1551", "en": "Call centre: 1551"}
 ADDRESS = "Київ, вул. Хрещатик, 1, кв. 5"  # names and addresses stay as the register spells them
 STREET = "вул. Хрещатик, 1"
+# the purpose of payment is the supplier's accountants' text, Ukrainian whatever the resident reads
+PURPOSE = "Оплата за послугу «Тепло та гаряча вода», о/р 100000000000001, залишок на 01.11.2026"
 ACCOUNT = t("account_label", supplier=HEAT_NAMES, number="•••0001")
 METER = t("meter_label", service=t("service_electricity"), zone_part=t("zone_part", zone=t("zone_day")), serial="E-1")
 
@@ -104,6 +106,20 @@ SAMPLES: dict[str, list[object]] = {
     "opens": [date(2026, 12, 5), t("day_n", n=28), t("day_penultimate"), t("day_from_end", n=7)],
     "closes": [date(2026, 11, 30), t("day_n", n=3), t("day_last")],
     "deadline": [date(2026, 11, 30)],
+    # paying
+    "discount": ["", t("reminder_discount", deadline=date(2026, 12, 15), percent=Decimal("2")),
+                 t("pay_discount", percent=Decimal("2.5"), deadline=date(2026, 12, 15), full=Money(Decimal("1000")))],
+    "percent": [Decimal("2"), Decimal("2.5")],
+    "pay": ["", t("money_discount", deadline=date(2026, 12, 15), percent=Decimal("2")), t("money_pay_elsewhere")],
+    "what": [t("pay_what_balance", on=date(2026, 11, 1), amount=Money(Decimal("1234.56"))),
+             t("pay_what_estimate", period=Period(2026, 11), amount=Money(Decimal("45.64")))],
+    "recipient": ["KP Kyivteploenergo"],
+    "iban": ["UA213223130000026007233566001"],
+    "edrpou": ["32855961"],
+    "purpose": [PURPOSE],
+    "page": ["", t("pay_page", url="https://pay.example.com/heat?account=1&amount=2.00")],
+    "url": ["https://pay.example.com/heat?account=1&amount=2.00"],
+    "full": [Money(Decimal("1000"))],
     "due": [date(2026, 12, 1)],
     "on": [date(2026, 10, 28)],
     "until": [datetime(2026, 11, 21, 12, 0, tzinfo=KYIV)],
@@ -124,7 +140,7 @@ SAMPLES: dict[str, list[object]] = {
 }
 # Cyrillic an English text may hold: the samples' names and addresses, and the language switch, which
 # names Ukrainian in Ukrainian so that a resident who reads only that finds it
-CYRILLIC_ALLOWED = (ADDRESS, STREET, "Оберіть мову", "Мова", "Українська")
+CYRILLIC_ALLOWED = (ADDRESS, STREET, PURPOSE, "Оберіть мову", "Мова", "Українська")
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 UNFORMATTED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 
@@ -198,7 +214,7 @@ def test_counts_take_the_plural_form_each_language_needs(decimals, uk, en):
 ], ids=lambda value: str(value) if isinstance(value, int) else "")
 def test_days_left_in_a_reminder_take_the_plural_form(days, uk, en):
     text = t("reminder_closing", supplier=HEAT_NAMES, period=Period(2026, 11), deadline=date(2026, 11, 30),
-             accounts=[], days=days)
+             accounts=[], days=days, discount="")
     assert uk in render_text(text, "uk")
     assert en in render_text(text, "en")
 

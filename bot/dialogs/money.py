@@ -8,10 +8,11 @@ from decimal import Decimal
 
 from core.conversation import Step, Turn
 from core.domain import Account
-from core.events import Button, Text, t
+from core.events import Text, t
 from core.money import Money
 from core.payments import Balance, BillingEntry, BillingKind, last_twelve_months
 from core.ports import UnitOfWork
+from bot.dialogs.paying import amount_due, offer_of, open_pay, pay_buttons, pay_hint
 from bot.dialogs.common import account_choice, go_menu, menu_row, on_own_account, own_account, show_account_choice
 
 
@@ -19,12 +20,6 @@ async def latest_balance(uow: UnitOfWork, account: Account) -> Balance | None:
     """The account's balance as of the latest date its supplier gave (above zero owed, below zero overpaid),
     or None before the supplier gave any. For anything that offers to pay it."""
     return await uow.payments.latest_balance(account.supplier, account.number)
-
-
-def payment_buttons(turn: Turn, account: Account, balance: Balance | None) -> tuple[tuple[Button, ...], ...]:
-    """The rows of buttons to pay the account, above the others on its screen. None yet: paying (the NBU QR
-    code and the supplier's page) goes here, with its action added to MONEY_STEPS["money_shown"]."""
-    return ()
 
 
 async def open_money(turn: Turn, _: str = "") -> None:
@@ -55,10 +50,13 @@ async def enter_shown(turn: Turn) -> None:
     read_from = min(since, balance.on) if balance else since
     entries = await turn.uow.payments.entries(account.supplier, account.number, read_from)
     others = len(await turn.uow.accounts.linked(turn.resident.id)) > 1
+    due = await amount_due(turn, account, balance)
+    found = offer_of(turn, account, due)
     turn.say(
         "money", account=account_choice(turn, account), balance=_balance_text(balance),
+        pay=pay_hint(turn, account, due),
         paid_after=_paid_after(balance, entries), movements=_movements([e for e in entries if e.on >= since], since),
-        buttons=payment_buttons(turn, account, balance)
+        buttons=pay_buttons(turn, found)
         + (((turn.button("btn_history_other", "other"),),) if others else ()) + (menu_row(),),
     )
 
@@ -103,5 +101,5 @@ async def other_account(turn: Turn, _: str) -> None:
 
 MONEY_STEPS = {
     "money_account": Step(enter_choose, buttons={"acc": on_own_account(_show)}),
-    "money_shown": Step(enter_shown, buttons={"other": other_account}),
+    "money_shown": Step(enter_shown, buttons={"other": other_account, "pay": open_pay}),
 }

@@ -7,6 +7,7 @@ from datetime import date
 from core.conversation import global_button
 from core.domain import SupplierSpec, mask_account
 from core.events import Reply, Text, t
+from core.paying import next_discount
 from core.ports import DueAccount
 from core.reminders import Campaign
 from bot.dialogs.common import place_of
@@ -19,7 +20,7 @@ def _meter(service: str, zone: str, serial: str) -> Text:
 
 def reminder(campaign: Campaign, supplier: SupplierSpec, accounts: list[DueAccount], today: date) -> Reply:
     """A campaign's reminder: the accounts (masked, with their place), the meters still missing, the deadline,
-    a button per account."""
+    a button per account; and the next day to pay by for a discount, where the supplier gives one."""
     lines = [
         t("reminder_account", account=t("account_label", supplier=supplier.names, number=mask_account(a.number)),
           place=place_of(a.address, a.apartment), meters=[_meter(m.service, m.zone, m.serial) for m in a.meters])
@@ -30,9 +31,11 @@ def reminder(campaign: Campaign, supplier: SupplierSpec, accounts: list[DueAccou
                        place=place_of(a.address, a.apartment)),)
         for a in accounts
     )
+    discount = next_discount(supplier.payment, today)
     return Reply(
         t(f"reminder_{campaign.kind.value}", supplier=supplier.names, deadline=campaign.deadline,
-          days=(campaign.deadline - today).days, period=campaign.period, accounts=lines),
+          days=(campaign.deadline - today).days, period=campaign.period, accounts=lines,
+          discount=t("reminder_discount", deadline=discount.deadline, percent=discount.percent) if discount else ""),
         buttons,
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.conversation import Conversation, Step
-from bot.dialogs import history, linking, menu, money, receipts, reminders, replacement, submission
+from bot.dialogs import history, linking, menu, money, paying, receipts, reminders, replacement, submission
 from bot.dialogs.common import go_menu
 
 STEPS: dict[str, Step] = {
@@ -29,6 +29,7 @@ STEPS: dict[str, Step] = {
     **menu.MENU_STEPS,
     **receipts.RECEIPT_STEPS,
     **money.MONEY_STEPS,
+    **paying.PAYING_STEPS,
 }
 STEPS["lower_ask"] = Step(STEPS["lower_ask"].enter, text=STEPS["lower_ask"].text,
                           buttons={**STEPS["lower_ask"].buttons, "replaced": replacement.meter_replaced})

@@ -271,7 +271,7 @@ TEXTS: dict[str, Template] = {
     "btn_money": "💳 Bills and payments",
     "money_choose_account": "Bills and payments: choose an account.",
     "money": lambda p: "\n\n".join(part for part in (
-        f"💳 {p['account']}", p["balance"], p.get("paid_after", ""), p["movements"],
+        f"💳 {p['account']}", p["balance"], p.get("pay", ""), p.get("paid_after", ""), p["movements"],
         "Figures from the supplier's billing; a payment just made may take a few days to show.") if part),
     "money_owes": "As of {on} you owe {amount}.",
     "money_overpaid": "As of {on} you have overpaid {amount}.",
@@ -283,6 +283,21 @@ TEXTS: dict[str, Template] = {
     "money_year_empty": "No payments or charges in the last 12 months (since {since}).",
     "money_line_payment": "• {on} — payment {amount}",
     "money_line_charge": "• {on} — charge {amount}",
+    "btn_pay": "💳 Pay {amount}",
+    "money_discount": "💡 Pay by {deadline} and the supplier takes {percent}% off.",
+    "money_pay_elsewhere": "Pay in the supplier's cabinet or at your bank with the details on the bill: this "
+                           "supplier has not given payment details for the bot yet.",
+    "pay": lambda p: (
+        f"💳 Paying — {p['account']}\n{p['what']}\nTo pay: {p['amount']}{p['discount']}\n\n"
+        f"Recipient: {p['recipient']}\nIBAN: {p['iban']}\nEDRPOU: {p['edrpou']}\nPurpose: {p['purpose']}"
+        f"{p['page']}\n\nThe bot never asks for or sees your card details: your bank pays, and the money goes "
+        "straight to the supplier. The payment shows in the supplier's records within a few days."),
+    "pay_what_balance": "Balance as of {on}: {amount}.",
+    "pay_what_estimate": "The supplier has not given a balance yet, so this is the estimate of your readings for "
+                         "{period}: {amount}. The bill will say the exact amount.",
+    "pay_discount": " — with the {percent}% discount for paying by {deadline} ({full} without it)",
+    "pay_page": "\n\nOr on the supplier's payment page:\n{url}",
+    "pay_nothing": "💳 {account}: there is nothing to pay now.",
     "reminders_none": "Reminders come for linked accounts. Add an account first.",
     "reminders": "Reminders to hand in readings:\n{lines}",
     "reminder_state_on": "• {supplier}: on",
@@ -292,13 +307,15 @@ TEXTS: dict[str, Template] = {
     "reminder_turned_on": "Reminders turned on: {supplier}.",
     "reminder_turned_off": "Reminders turned off: {supplier}.",
     "reminder_opens": "🔔 {supplier}: intake of readings for {period} is open until {deadline}. "
-                      "Not handed in yet:\n{accounts}",
+                      "Not handed in yet:\n{accounts}{discount}",
     "reminder_closing": lambda p: (
         f"🔔 {p['supplier']}: {plural(p['days'], 'day', 'days')} left to hand in readings for {p['period']} "
         f"(last day {p['deadline']}). Not handed in yet:\n{p['accounts']}\n"
-        "Without readings the supplier bills from averages or norms."),
+        f"Without readings the supplier bills from averages or norms.{p['discount']}"),
     "reminder_last_day": "⏰ {supplier}: today, {deadline}, is the last day to hand in readings for {period}. "
-                         "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms.",
+                         "Not handed in yet:\n{accounts}\nWithout readings the supplier bills from averages or norms."
+                         "{discount}",
+    "reminder_discount": "\n💡 Pay the bill by {deadline} and the supplier takes {percent}% off.",
     "reminder_account": "{account} ({place}):\n{meters}",
     "btn_submit_account": "📝 Submit readings {number} · {place}",
     "btn_submit_kept": "📝 Submit readings {number}",

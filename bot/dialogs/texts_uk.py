@@ -281,7 +281,7 @@ TEXTS: dict[str, Template] = {
     "btn_money": "💳 Рахунки й оплати",
     "money_choose_account": "Рахунки й оплати: оберіть рахунок.",
     "money": lambda p: "\n\n".join(part for part in (
-        f"💳 {p['account']}", p["balance"], p.get("paid_after", ""), p["movements"],
+        f"💳 {p['account']}", p["balance"], p.get("pay", ""), p.get("paid_after", ""), p["movements"],
         "Дані — з обліку постачальника; щойно зроблена оплата може з'явитися за кілька днів.") if part),
     "money_owes": "Станом на {on} до сплати: {amount}.",
     "money_overpaid": "Станом на {on} переплата: {amount}.",
@@ -293,6 +293,21 @@ TEXTS: dict[str, Template] = {
     "money_year_empty": "Оплат і нарахувань за останні 12 місяців (з {since}) немає.",
     "money_line_payment": "• {on} — оплата {amount}",
     "money_line_charge": "• {on} — нараховано {amount}",
+    "btn_pay": "💳 Сплатити {amount}",
+    "money_discount": "💡 Оплатіть до {deadline} — постачальник дає знижку {percent} %.",
+    "money_pay_elsewhere": "Сплатити можна в кабінеті постачальника або в банку за реквізитами з квитанції: "
+                           "реквізитів для оплати через бот цей постачальник ще не надав.",
+    "pay": lambda p: (
+        f"💳 Оплата — {p['account']}\n{p['what']}\nДо сплати: {p['amount']}{p['discount']}\n\n"
+        f"Отримувач: {p['recipient']}\nIBAN: {p['iban']}\nЄДРПОУ: {p['edrpou']}\nПризначення: {p['purpose']}"
+        f"{p['page']}\n\nБот ніколи не питає й не бачить даних вашої картки: платить ваш банк, "
+        "гроші йдуть просто постачальнику. Оплата з'явиться в його обліку за кілька днів."),
+    "pay_what_balance": "Залишок станом на {on}: {amount}.",
+    "pay_what_estimate": "Залишку від постачальника ще немає, тож це орієнтовна сума за показниками періоду "
+                         "{period}: {amount}. Точну суму покаже рахунок.",
+    "pay_discount": " — зі знижкою {percent} % за оплату до {deadline} (без знижки {full})",
+    "pay_page": "\n\nАбо на сторінці оплати постачальника:\n{url}",
+    "pay_nothing": "💳 {account}: зараз нічого сплачувати.",
     "reminders_none": "Нагадування надходять для доданих рахунків. Спершу додайте рахунок.",
     "reminders": "Нагадування про передачу показників:\n{lines}",
     "reminder_state_on": "• {supplier}: увімкнено",
@@ -303,13 +318,16 @@ TEXTS: dict[str, Template] = {
     "reminder_turned_off": "Нагадування вимкнено: {supplier}.",
     # reminders and other messages the bot sends on its own
     "reminder_opens": "🔔 {supplier}: прийом показників за {period} відкрито, до {deadline} включно. "
-                      "Ще не передано:\n{accounts}",
+                      "Ще не передано:\n{accounts}{discount}",
     "reminder_closing": lambda p: (
         f"🔔 {p['supplier']}: до кінця прийому показників за {p['period']} — "
         f"{plural(p['days'], 'день', 'дні', 'днів')} (останній день {p['deadline']}). "
-        f"Ще не передано:\n{p['accounts']}\nБез показників постачальник нарахує за середнім або за нормою."),
+        f"Ще не передано:\n{p['accounts']}\nБез показників постачальник нарахує за середнім або за нормою."
+        f"{p['discount']}"),
     "reminder_last_day": "⏰ {supplier}: сьогодні, {deadline}, останній день прийому показників за {period}. "
-                         "Ще не передано:\n{accounts}\nБез показників постачальник нарахує за середнім або за нормою.",
+                         "Ще не передано:\n{accounts}\nБез показників постачальник нарахує за середнім або за нормою."
+                         "{discount}",
+    "reminder_discount": "\n💡 Оплатіть рахунок до {deadline} — постачальник дає знижку {percent} %.",
     "reminder_account": "{account} ({place}):\n{meters}",
     "btn_submit_account": "📝 Передати показники {number} · {place}",
     "btn_submit_kept": "📝 Передати показники {number}",
