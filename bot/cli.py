@@ -31,6 +31,7 @@ from storage.register_store import EXPORT_COLUMNS, ExportRow, accepted_readings,
 log = logging.getLogger("komunalka")
 DEMO_REGISTER = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
 DEMO_PAYMENTS = DEMO_REGISTER.with_name("payments.csv")
+DEMO_SUPPLIERS = DEMO_REGISTER.with_name("suppliers.toml")  # the defaults with example payment details
 EXPORT_KINDS = {ReadingKind.TYPED: "reading", ReadingKind.UNCHANGED: "unchanged", ReadingKind.ROLLOVER: "rollover",
                 ReadingKind.REPLACED: "replaced"}  # the export's words for how a value came about
 
@@ -112,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = "KOMUNALKA_" + "_".join(str(p) for p in error["loc"]).upper()
             print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
         return 2
+    if command == "console" and args.demo and settings.suppliers_file is None:
+        settings = settings.model_copy(update={"suppliers_file": DEMO_SUPPLIERS})
     if command == "remind" and args.at is not None:
         at = args.at if args.at.tzinfo else args.at.replace(tzinfo=settings.zone)
         settings = settings.model_copy(update={"clock": at})

@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from core.domain import ReadingKind, ReadingStatus
 from core.periods import Period
@@ -268,14 +270,21 @@ def test_a_bad_payments_file_is_refused_whole_with_every_problem_and_its_line(en
     assert "cannot read" in run(env, "payments", "import", str(tmp_path / "none.csv")).stderr
 
 
-def test_the_console_demo_shows_the_balance_and_the_payments(env, tmp_path):
-    result = run(env, "console", "--demo", stdin="\n".join(CONVERSATION.splitlines()[:5] + ["7"]) + "\n",
-                 cwd=tmp_path)
+def test_the_console_demo_shows_the_balance_and_the_payments_and_pays_by_qr_code(env, tmp_path):
+    result = run({**env, "TMPDIR": str(tmp_path)}, "console", "--demo",
+                 stdin="\n".join(CONVERSATION.splitlines()[:5] + ["7", "#1"]) + "\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     shown = result.stdout.replace("\u00a0", " ")
     assert "Станом на 01.11.2026 до сплати: 1 234,56 грн." in shown
-    assert "Після 01.11.2026 надійшли оплати (у залишку їх ще немає):\n• 10.11.2026 — оплата 1 234,56 грн" in shown
-    assert "Оплачено разом: 11 565,46 грн\nНараховано разом: 11 565,46 грн" in shown
+    assert "Після 01.11.2026 надійшли оплати (у залишку їх ще немає):\n• 10.11.2026 — оплата 1 000,00 грн" in shown
+    assert "Оплачено разом: 11 330,90 грн\nНараховано разом: 11 565,46 грн" in shown
+    assert "#1) 💳 Сплатити 234,56 грн" in shown  # what the payment after the balance left owed
+    # the demo's example payment details: the QR code saved to a file (in the temporary directory), its link printed
+    assert "Отримувач: ДЕМО: приклад отримувача (тепло)" in shown
+    link = next(line for line in shown.splitlines() if line.startswith("https://qr.bank.gov.ua/"))
+    saved = sorted(tmp_path.rglob("payment-qr-*.png"))
+    assert len(saved) == 1 and str(saved[0].name) in shown
+    assert [b.text for b in zxingcpp.read_barcodes(Image.open(saved[0]))] == [link]
 
 
 def test_a_missing_register_file_is_named(env, tmp_path):
