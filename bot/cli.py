@@ -9,16 +9,16 @@ import errno
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from core.domain import ReadingKind
-from core.payments import COLUMNS as PAYMENT_COLUMNS, PaymentsFileError, parse_payments
+from core.payments import COLUMNS as PAYMENT_COLUMNS, parse_payments
 from core.periods import Period
 from core.ports import FailedRow
 from core.register import RegisterError, parse_register
@@ -32,6 +32,7 @@ log = logging.getLogger("komunalka")
 DEMO_REGISTER = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
 DEMO_PAYMENTS = DEMO_REGISTER.with_name("payments.csv")
 DEMO_SUPPLIERS = DEMO_REGISTER.with_name("suppliers.toml")  # the defaults with example payment details
+T = TypeVar("T")
 EXPORT_KINDS = {ReadingKind.TYPED: "reading", ReadingKind.UNCHANGED: "unchanged", ReadingKind.ROLLOVER: "rollover",
                 ReadingKind.REPLACED: "replaced"}  # the export's words for how a value came about
 
@@ -179,18 +180,26 @@ async def _console(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _import(app: App, path: Path, quiet: bool = False) -> int:
+def _checked(path: Path, parse: Callable[[bytes], T]) -> T | None:
+    """A file read and checked whole; None, with every problem on stderr (one a line), when it is refused."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
-        return 1
+        return None
     try:
-        accounts = parse_register(raw, app.suppliers, str(path), today=app.clock().astimezone(app.settings.zone).date())
-    except RegisterError as exc:
+        return parse(raw)
+    except RegisterError as exc:  # the register's and the billing file's
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"{path}: refused, nothing imported ({len(exc.problems)} problem(s))", file=sys.stderr)
+        return None
+
+
+async def _import(app: App, path: Path, quiet: bool = False) -> int:
+    today = app.clock().astimezone(app.settings.zone).date()
+    accounts = _checked(path, lambda raw: parse_register(raw, app.suppliers, str(path), today=today))
+    if accounts is None:
         return 1
     async with app.uow_factory() as uow:
         result = await import_register(uow.session, accounts)
@@ -204,18 +213,9 @@ async def _import(app: App, path: Path, quiet: bool = False) -> int:
 
 async def _import_payments(app: App, path: Path, demo: bool = False) -> int:
     """The operator's billing file, checked whole; ``demo`` (the console's own file) is quiet and not dated."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
-        return 1
-    try:
-        entries = parse_payments(raw, app.suppliers, str(path),
-                                 today=None if demo else app.clock().astimezone(app.settings.zone).date())
-    except PaymentsFileError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{path}: refused, nothing imported ({len(exc.problems)} problem(s))", file=sys.stderr)
+    today = None if demo else app.clock().astimezone(app.settings.zone).date()
+    entries = _checked(path, lambda raw: parse_payments(raw, app.suppliers, str(path), today=today))
+    if entries is None:
         return 1
     async with app.uow_factory() as uow:
         new = await uow.payments.add(entries, app.clock())
