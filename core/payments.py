@@ -15,10 +15,11 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from core.periods import Period
 from core.domain import SupplierSpec, normalize_account_number
 from core.money import KOPIYKA
 from core.register import RegisterError
@@ -66,14 +67,10 @@ class PaymentsFileError(RegisterError):
     """The billing file was refused; ``problems`` holds one line per problem, naming the file's line."""
 
 
-def one_year_before(day: date) -> date:
-    """The same day a year earlier (28 February for a 29 February)."""
-    return day.replace(year=day.year - 1, day=min(day.day, 28) if (day.month, day.day) == (2, 29) else day.day)
-
-
 def last_twelve_months(today: date) -> date:
-    """The first day of "the last 12 months": the day after the same day a year ago."""
-    return one_year_before(today) + timedelta(days=1)
+    """The first day of "the last 12 months": whole months, this one and the 11 before it, so that a month's
+    charge and the payment of it are never cut apart at the window's edge."""
+    return Period.of(today).shifted(-11).day(1)
 
 
 def parse_payments(raw: bytes, suppliers: Mapping[str, SupplierSpec], name: str = "payments", *,

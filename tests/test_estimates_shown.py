@@ -87,9 +87,11 @@ async def test_gas_after_its_fixed_price_ends_says_the_price_is_not_known(talk, 
     await talk.say("540")
     uk, en = said(talk, "uk"), said(talk, "en")
     assert "• Газ №G-1: 500 → 540 м³, споживання 40 м³\n  орієнтовно: ціна за цей період невідома" in uk
-    assert "💰 Орієнтовну вартість не пораховано:\n  Газ №G-1 — не враховано: ціна за цей період невідома" in uk
+    assert ("  орієнтовно: ціна за цей період невідома\n"
+            "💰 Орієнтовну вартість не пораховано — причину вказано біля лічильника.") in uk
+    assert "Орієнтовна сума за тарифами" not in uk  # no sum to explain
     assert "  estimate: price not known for that period" in en
-    assert "💰 No estimate:\n  Gas No. G-1: left out, price not known for that period" in en
+    assert "💰 No estimate: the reason is under each meter." in en
     assert "грн" not in uk and "UAH" not in en  # no amount is made up
 
 

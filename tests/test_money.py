@@ -75,7 +75,7 @@ async def test_a_resident_who_owes_sees_the_balance_the_payments_since_and_twelv
         "• 10.11.2026 — оплата 1 000,00 грн\n"
         "• 10.11.2026 — оплата 1 000,00 грн\n"
         "Разом: 2 000,00 грн\n\n"
-        "Оплати й нарахування за останні 12 місяців (з 21.11.2025):\n"
+        "Оплати й нарахування за останні 12 місяців (з 01.12.2025):\n"
         "• 10.11.2026 — оплата 1 000,00 грн\n"
         "• 10.11.2026 — оплата 1 000,00 грн\n"
         "• 01.11.2026 — нараховано 1 234,56 грн\n"
@@ -98,8 +98,8 @@ async def test_an_overpaid_account_says_so_with_the_amount_overpaid(talk, store,
     uk, en = await money_screen(talk)
     assert "Станом на 01.11.2026 переплата: 101,40 грн." in uk
     assert "As of 01.11.2026 you have overpaid UAH 101.40." in en
-    assert "Оплат і нарахувань за останні 12 місяців (з 21.11.2025) немає." in uk
-    assert "No payments or charges in the last 12 months (since 21.11.2025)." in en
+    assert "Оплат і нарахувань за останні 12 місяців (з 01.12.2025) немає." in uk
+    assert "No payments or charges in the last 12 months (since 01.12.2025)." in en
 
 
 async def test_a_zero_balance_is_nothing_owed_and_the_latest_date_counts(talk, store, heat_account):
@@ -125,14 +125,14 @@ async def test_no_balance_yet_is_said_plainly_and_the_movements_still_show(talk,
         assert await latest_balance(uow, heat_account) is None
 
 
-async def test_the_twelve_months_start_the_day_after_the_same_day_a_year_ago(talk, store, heat_account):
-    await billed(store, f"heat,{HEAT},2025-11-20,111,payment\n"
-                        f"heat,{HEAT},2025-11-21,222,payment\n"
+async def test_the_twelve_months_are_whole_months_this_one_and_the_eleven_before(talk, store, heat_account):
+    await billed(store, f"heat,{HEAT},2025-11-30,111,payment\n"
+                        f"heat,{HEAT},2025-12-01,222,payment\n"
                         f"heat,{HEAT},2026-11-20,333,charge\n")  # today counts
     await link(talk)
     uk, en = await money_screen(talk)
-    assert "20.11.2025" not in uk and "111,00" not in uk
-    assert "• 21.11.2025 — оплата 222,00 грн" in uk and "• 20.11.2026 — нараховано 333,00 грн" in uk
+    assert "30.11.2025" not in uk and "111,00" not in uk
+    assert "• 01.12.2025 — оплата 222,00 грн" in uk and "• 20.11.2026 — нараховано 333,00 грн" in uk
     assert "Paid in all: UAH 222.00\nCharged in all: UAH 333.00" in en
 
 
@@ -143,7 +143,7 @@ async def test_payments_after_an_old_balance_show_even_before_the_twelve_months(
     uk, _ = await money_screen(talk)
     assert "Станом на 01.10.2025 до сплати: 50,00 грн." in uk
     assert "Після 01.10.2025 надійшли оплати (у залишку їх ще немає):\n• 15.10.2025 — оплата 50,00 грн" in uk
-    assert "Оплат і нарахувань за останні 12 місяців (з 21.11.2025) немає." in uk
+    assert "Оплат і нарахувань за останні 12 місяців (з 01.12.2025) немає." in uk
 
 
 async def test_with_two_accounts_the_resident_chooses_and_can_switch(talk, store, heat_account):

@@ -129,8 +129,9 @@ def test_the_demo_file_is_good_as_of_the_demo_date():
         ("heat", "100000000000001"), ("water", "20000001"), ("electricity", "40000001")}
 
 
-def test_the_last_twelve_months_start_the_day_after_the_same_day_a_year_ago():
-    assert last_twelve_months(date(2026, 11, 20)) == date(2025, 11, 21)
+def test_the_last_twelve_months_are_whole_months_this_one_and_the_eleven_before():
+    assert last_twelve_months(date(2026, 11, 20)) == date(2025, 12, 1)
+    assert last_twelve_months(date(2026, 12, 10)) == date(2026, 1, 1)
     assert last_twelve_months(date(2028, 2, 29)) == date(2027, 3, 1)
 
 

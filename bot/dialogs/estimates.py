@@ -14,11 +14,6 @@ from core.periods import Period
 from bot.dialogs.common import meter_label
 
 
-def amount_text(amount: Decimal) -> Money:
-    """Hryvnias and kopiyky, written as each language writes money ("1 234,50 грн", "UAH 1,234.50")."""
-    return Money(amount)
-
-
 def estimate_of(turn: Turn, account: Account, period: Period,
                 consumption: Iterable[tuple[int, Decimal | None]]) -> Estimate | None:
     """The estimate of these meters' consumption (meter id, consumption) in the period; None where the
@@ -37,7 +32,7 @@ def meter_line(found: Estimate | None, meter_id: int) -> Text | None:
     if cost is None:
         return None
     if cost.amount is not None:
-        return t("estimate_meter", amount=amount_text(cost.amount))
+        return t("estimate_meter", amount=Money(cost.amount))
     return t(f"estimate_meter_{(cost.gap or Gap.NO_PRICE).value}")
 
 
@@ -56,9 +51,10 @@ def total_block(account: Account, found: Estimate | None) -> list[Text]:
     """The fees, the total and the meters it leaves out, called an estimate; nothing without prices."""
     if found is None:
         return []
-    lines = [t("estimate_fee", name=fee.fee.names, amount=amount_text(fee.amount)) for fee in found.fees]
-    lines.append(t("estimate_total", amount=amount_text(found.total)) if found.total is not None
-                 else t("estimate_none"))
+    if found.total is None:  # each meter already says why it has no amount: nothing to add them up to
+        return [t("estimate_none")]
+    lines = [t("estimate_fee", name=fee.fee.names, amount=Money(fee.amount)) for fee in found.fees]
+    lines.append(t("estimate_total", amount=Money(found.total)))
     lines += [_left_out(account, cost) for cost in found.left_out]
     return [t("estimate", lines=lines)]
 
@@ -83,8 +79,8 @@ def history_lines(turn: Turn, account: Account, rows: Iterable[tuple[int, Period
         if found.total is None:
             lines.append(t("history_estimate_none", period=period))
         elif found.left_out:
-            lines.append(t("history_estimate_partial", period=period, amount=amount_text(found.total),
+            lines.append(t("history_estimate_partial", period=period, amount=Money(found.total),
                            count=len(found.left_out)))
         else:
-            lines.append(t("history_estimate", period=period, amount=amount_text(found.total)))
+            lines.append(t("history_estimate", period=period, amount=Money(found.total)))
     return t("history_estimates", lines=lines) if lines else ""

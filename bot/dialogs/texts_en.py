@@ -209,7 +209,7 @@ TEXTS: dict[str, Template] = {
     "estimate_meter_no_consumption": "  estimate: cannot be counted without the consumption",
     "estimate_fee": "+ {name}: {amount}",
     "estimate_total": "💰 Estimated total: {amount}",
-    "estimate_none": "💰 No estimate:",
+    "estimate_none": "💰 No estimate: the reason is under each meter.",
     "estimate_left_out_no_price": "  {meter}: left out, price not known for that period",
     "estimate_left_out_no_consumption": "  {meter}: left out, consumption not known",
     "estimate": "{lines}\n(An estimate from the supplier's tariffs; the bill gives the exact amount.)",

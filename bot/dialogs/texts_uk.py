@@ -217,7 +217,7 @@ TEXTS: dict[str, Template] = {
     "estimate_meter_no_consumption": "  орієнтовно: без споживання не порахувати",
     "estimate_fee": "+ {name}: {amount}",
     "estimate_total": "💰 Разом орієнтовно: {amount}",
-    "estimate_none": "💰 Орієнтовну вартість не пораховано:",
+    "estimate_none": "💰 Орієнтовну вартість не пораховано — причину вказано біля лічильника.",
     "estimate_left_out_no_price": "  {meter} — не враховано: ціна за цей період невідома",
     "estimate_left_out_no_consumption": "  {meter} — не враховано: споживання невідоме",
     "estimate": "{lines}\n(Орієнтовна сума за тарифами постачальника; точну покаже рахунок.)",
