@@ -15,6 +15,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError
 from stdnum.ua import edrpou as stdnum_edrpou
 
+from core.nbu_qr import RECIPIENT_LIMIT, PaymentRequest, nbu_link
 from core.domain import Fee, PaymentDetails, ServiceSpec, SupplierSpec, Tariff, WindowRule
 
 KNOWN_SERVICES = {"heating", "hot_water", "cold_water", "gas", "electricity"}
@@ -208,9 +209,9 @@ def _payment(at: str, table: Any) -> PaymentDetails:
     if not isinstance(table, dict):
         raise SupplierConfigError(f"{at}: must be a table")
     recipient = _text(at, table, "recipient").strip()
-    if len(recipient) > 70:
-        raise SupplierConfigError(f"{at}.recipient: at most 70 characters (the payment QR's limit), "
-                                  f"not {len(recipient)}")
+    if len(recipient) > RECIPIENT_LIMIT:
+        raise SupplierConfigError(f"{at}.recipient: at most {RECIPIENT_LIMIT} characters (the payment QR's "
+                                  f"limit), not {len(recipient)}")
     try:
         iban = stdnum_iban.validate(_text(at, table, "iban"))
     except ValidationError as exc:
@@ -221,6 +222,10 @@ def _payment(at: str, table: Any) -> PaymentDetails:
         edrpou = stdnum_edrpou.validate(_text(at, table, "edrpou"))
     except ValidationError as exc:
         raise SupplierConfigError(f"{at}.edrpou: not a valid EDRPOU code ({exc})") from None
+    try:  # what the QR code will carry, checked now rather than when a resident presses Pay
+        nbu_link(PaymentRequest(recipient, iban, edrpou, None, "—"))
+    except ValueError as exc:
+        raise SupplierConfigError(f"{at}: cannot go into the NBU payment QR code: {exc}") from None
     page_url = table.get("page_url")
     if page_url is not None:
         page_url = _page_url(at, page_url)

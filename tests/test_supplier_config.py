@@ -94,6 +94,12 @@ PAYMENT = ('[suppliers.water.payment]\nrecipient = "Example water company"\niban
      "suppliers.water.payment.iban: a Ukrainian IBAN starts with UA"),
     (PAYMENT.format(iban="UA213223130000026007233566001", edrpou="32855962"),
      "suppliers.water.payment.edrpou: not a valid EDRPOU code"),
+    # a checksum python-stdnum accepts, but letters where the NBU QR code takes only digits
+    (PAYMENT.format(iban="UA803223130000026007ABC566001", edrpou="32855961"),
+     "suppliers.water.payment: cannot go into the NBU payment QR code: iban:"),
+    (PAYMENT.replace('"Example water company"', '"""Example\nwater company"""').format(
+        iban="UA213223130000026007233566001", edrpou="32855961"),
+     "suppliers.water.payment: cannot go into the NBU payment QR code: recipient: a line break"),
     (PAYMENT.format(iban="UA213223130000026007233566001", edrpou="32855961") + 'page_url = "http://x/{account}"\n',
      "suppliers.water.payment.page_url: an https:// address"),
     (PAYMENT.format(iban="UA213223130000026007233566001", edrpou="32855961") + 'page_url = "https://x/{account}"\n',
