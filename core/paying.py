@@ -27,12 +27,16 @@ class Basis(StrEnum):
 
 @dataclass(frozen=True)
 class Due:
-    """An amount to pay: ``on`` is the balance's date (None for an estimate); ``period`` goes in the purpose."""
+    """An amount to pay. For a balance: ``on`` its date, ``balance`` what the supplier said was owed then and
+    ``paid_since`` the payments it received after that day (``amount`` is the difference); for an estimate:
+    ``period``, the readings' billing period, which goes in the purpose."""
 
     amount: Decimal
     basis: Basis
-    period: Period
+    period: Period | None = None
     on: date | None = None
+    balance: Decimal | None = None
+    paid_since: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,11 @@ def purpose(supplier: SupplierSpec, number: str, due: Due) -> str:
     """The purpose of payment as the supplier's accountants read it, in Ukrainian whatever the resident's
     language: the service, the account number and the period (or the balance's date)."""
     what = f"Оплата за послугу «{supplier.names['uk']}», о/р {number}"
-    if due.basis is Basis.BALANCE and due.on is not None:
+    if due.on is not None:
         return f"{what}, залишок на {due.on:%d.%m.%Y}"
-    return f"{what}, період {due.period.month:02d}.{due.period.year}"
+    if due.period is not None:
+        return f"{what}, період {due.period.month:02d}.{due.period.year}"
+    return what
 
 
 def offer(supplier: SupplierSpec, number: str, due: Due, today: date) -> PaymentOffer | None:

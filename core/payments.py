@@ -67,6 +67,11 @@ class PaymentsFileError(RegisterError):
     """The billing file was refused; ``problems`` holds one line per problem, naming the file's line."""
 
 
+def paid_after(balance: Balance, entries: list[BillingEntry]) -> list[BillingEntry]:
+    """The payments the supplier received after the day of its balance: the balance does not count them yet."""
+    return [e for e in entries if e.kind is BillingKind.PAYMENT and e.on > balance.on]
+
+
 def last_twelve_months(today: date) -> date:
     """The first day of "the last 12 months": whole months, this one and the 11 before it, so that a month's
     charge and the payment of it are never cut apart at the window's edge."""

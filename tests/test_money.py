@@ -11,7 +11,7 @@ from core.events import Reply, decode_replies, encode_replies, t
 from core.money import Money
 from core.payments import parse_payments
 from core.supplier_config import load_suppliers
-from bot.dialogs.money import latest_balance
+from bot.dialogs.paying import latest_balance
 from bot.dialogs.render import MONEY_SPACE, format_money, render_text
 from tests.conftest import HEAT
 from tests.fakes import FakeUnitOfWork, Store

@@ -46,7 +46,9 @@ async def test_a_balance_owed_is_paid_by_qr_code_with_the_supplier_s_details_and
     await open_money(talk)
     uk = plain(talk.text("uk"))
     assert "Станом на 01.11.2026 до сплати: 1 234,56 грн." in uk
-    assert "💡 Оплатіть до 15.12.2026 — постачальник дає знижку 2 %." in uk  # the 15th of November has passed
+    # the 15th of November has passed: no discount now, the next day is named
+    assert ("💡 Постачальник дає знижку 2 % за оплату до визначеного дня; цього місяця він минув, "
+            "наступний — 15.12.2026.") in uk
     assert "💳 Сплатити 1 234,56 грн" in [plain(render_text(b.label, "uk")) for b in talk.last[0].buttons[0]]
 
     await talk.press("btn_pay", amount=talk.last[0].buttons[0][0].label.params["amount"])
@@ -99,13 +101,18 @@ async def test_part_paid_since_the_balance_the_rest_is_asked_for(talk, store, he
     await open_money(talk)
     await talk.press("btn_pay", amount=talk.last[0].buttons[0][0].label.params["amount"])
     assert decoded(talk.last[0].qr.link)["amount"] == "UAH234.56"
+    assert ("Залишок станом на 01.11.2026: 1 234,56 грн; після цього ви сплатили 1 000,00 грн.\n"
+            "До сплати: 234,56 грн") in plain(talk.text("uk"))
+    assert "Balance as of 01.11.2026: UAH 1,234.56; since then you paid UAH 1,000.00.\nTo pay: UAH 234.56" in plain(
+        talk.text("en"))
 
 
-async def test_overpaid_or_nothing_owed_offers_no_payment(talk, store, heat_account):
+async def test_overpaid_or_nothing_owed_offers_no_payment_and_no_discount(talk, store, heat_account):
     await billed(store, f"heat,{HEAT},2026-11-01,-10,balance\n")
     await link(talk)
     await open_money(talk)
     assert "btn_pay" not in talk.button_keys
+    assert "💡" not in talk.text("uk")
 
 
 async def test_without_a_balance_the_estimate_of_the_readings_handed_in_is_offered(talk, heat_account):

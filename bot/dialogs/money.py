@@ -10,16 +10,9 @@ from core.conversation import Step, Turn
 from core.domain import Account
 from core.events import Text, t
 from core.money import Money
-from core.payments import Balance, BillingEntry, BillingKind, last_twelve_months
-from core.ports import UnitOfWork
-from bot.dialogs.paying import amount_due, offer_of, open_pay, pay_buttons, pay_hint
+from core.payments import Balance, BillingEntry, BillingKind, last_twelve_months, paid_after
+from bot.dialogs.paying import amount_due, latest_balance, offer_of, open_pay, pay_buttons, pay_hint
 from bot.dialogs.common import account_choice, go_menu, menu_row, on_own_account, own_account, show_account_choice
-
-
-async def latest_balance(uow: UnitOfWork, account: Account) -> Balance | None:
-    """The account's balance as of the latest date its supplier gave (above zero owed, below zero overpaid),
-    or None before the supplier gave any. For anything that offers to pay it."""
-    return await uow.payments.latest_balance(account.supplier, account.number)
 
 
 async def open_money(turn: Turn, _: str = "") -> None:
@@ -50,11 +43,11 @@ async def enter_shown(turn: Turn) -> None:
     read_from = min(since, balance.on) if balance else since
     entries = await turn.uow.payments.entries(account.supplier, account.number, read_from)
     others = len(await turn.uow.accounts.linked(turn.resident.id)) > 1
-    due = await amount_due(turn, account, balance)
+    due = await amount_due(turn, account, balance, entries)
     found = offer_of(turn, account, due)
     turn.say(
         "money", account=account_choice(turn, account), balance=_balance_text(balance),
-        pay=pay_hint(turn, account, due),
+        pay=pay_hint(turn, account, due, found),
         paid_after=_paid_after(balance, entries), movements=_movements([e for e in entries if e.on >= since], since),
         buttons=pay_buttons(turn, found)
         + (((turn.button("btn_history_other", "other"),),) if others else ()) + (menu_row(),),
@@ -75,7 +68,7 @@ def _paid_after(balance: Balance | None, entries: list[BillingEntry]) -> Text | 
     """Payments the supplier received after the day of its balance: the balance does not count them yet."""
     if balance is None:
         return ""
-    paid = [e for e in entries if e.kind is BillingKind.PAYMENT and e.on > balance.on]
+    paid = paid_after(balance, entries)
     if not paid:
         return ""
     lines = [t("money_line_payment", on=e.on, amount=Money(e.amount)) for e in paid]

@@ -12,22 +12,25 @@ from core.conversation import Step, Turn
 from core.domain import Account
 from core.events import Button, PaymentQr, Text, t
 from core.money import Money
-from core.payments import Balance, BillingKind
+from core.payments import Balance, BillingEntry, paid_after
 from core.paying import Basis, Due, PaymentOffer, next_discount, offer
 from core.periods import Period
+from core.ports import UnitOfWork
 from bot.dialogs.common import account_choice, go_menu, menu_row, own_account
 from bot.dialogs.estimates import estimate_of
 
 
-async def amount_due(turn: Turn, account: Account, balance: Balance | None) -> Due | None:
+async def amount_due(turn: Turn, account: Account, balance: Balance | None,
+                     entries: list[BillingEntry]) -> Due | None:
     """What there is to pay: the balance when the supplier gave one, less the payments it received after
-    that day (nothing when that leaves nothing owed); else the estimate of the latest period with readings
-    handed in (None when it cannot be priced)."""
+    that day (``entries`` holds them: read from the balance's day on); nothing when that leaves nothing
+    owed. Else the estimate of the latest period with readings handed in (None when it cannot be priced)."""
     if balance is not None:
-        later = await turn.uow.payments.entries(account.supplier, account.number, balance.on)
-        paid = sum((e.amount for e in later if e.kind is BillingKind.PAYMENT and e.on > balance.on), Decimal(0))
+        paid = sum((e.amount for e in paid_after(balance, entries)), Decimal(0))
         owed = balance.amount - paid
-        return Due(owed, Basis.BALANCE, Period.of(balance.on), balance.on) if owed > 0 else None
+        if owed <= 0:
+            return None
+        return Due(owed, Basis.BALANCE, on=balance.on, balance=balance.amount, paid_since=paid)
     latest: dict[Period, list[tuple[int, Decimal | None]]] = {}
     for meter in account.meters:
         for reading in await turn.uow.readings.history(meter.id, 1):
@@ -38,7 +41,7 @@ async def amount_due(turn: Turn, account: Account, balance: Balance | None) -> D
     found = estimate_of(turn, account, period, latest[period])
     if found is None or found.total is None or found.total <= 0:
         return None
-    return Due(found.total, Basis.ESTIMATE, period)
+    return Due(found.total, Basis.ESTIMATE, period=period)
 
 
 def offer_of(turn: Turn, account: Account, due: Due | None) -> PaymentOffer | None:
@@ -55,16 +58,25 @@ def pay_buttons(turn: Turn, found: PaymentOffer | None) -> tuple[tuple[Button, .
     return ((turn.button("btn_pay", "pay", amount=Money(found.amount)),),)
 
 
-def pay_hint(turn: Turn, account: Account, due: Due | None) -> Text | str:
-    """Under the balance: the discount deadline where the supplier gives one, or, when something is owed,
-    where to pay if the supplier file gives no payment details."""
+def pay_hint(turn: Turn, account: Account, due: Due | None, found: PaymentOffer | None) -> Text | str:
+    """Under the balance, when there is something to pay: the discount (paying now, or the day to pay the
+    next bill by, once this month's has passed), or where to pay when the supplier file gives no payment
+    details."""
     supplier = turn.suppliers.get(account.supplier)
-    if supplier is None:
+    if supplier is None or due is None:
         return ""
     if supplier.payment is None:
-        return t("money_pay_elsewhere") if due is not None and due.basis is Basis.BALANCE else ""
+        return t("money_pay_elsewhere") if due.basis is Basis.BALANCE else ""
+    if found is not None and found.discount is not None:
+        return t("money_discount", deadline=found.discount.deadline, percent=found.discount.percent)
     discount = next_discount(supplier.payment, turn.now.date())
-    return t("money_discount", deadline=discount.deadline, percent=discount.percent) if discount else ""
+    return t("money_discount_next", deadline=discount.deadline, percent=discount.percent) if discount else ""
+
+
+async def latest_balance(uow: UnitOfWork, account: Account) -> Balance | None:
+    """The account's balance as of the latest date its supplier gave (above zero owed, below zero overpaid),
+    or None before the supplier gave any."""
+    return await uow.payments.latest_balance(account.supplier, account.number)
 
 
 async def open_pay(turn: Turn, _: str) -> None:
@@ -76,16 +88,20 @@ async def enter_pay(turn: Turn) -> None:
     if account is None:
         await go_menu(turn)
         return
-    balance = await turn.uow.payments.latest_balance(account.supplier, account.number)
-    found = offer_of(turn, account, await amount_due(turn, account, balance))
+    balance = await latest_balance(turn.uow, account)
+    entries = await turn.uow.payments.entries(account.supplier, account.number, balance.on) if balance else []
+    found = offer_of(turn, account, await amount_due(turn, account, balance, entries))
     back = ((turn.button("btn_back", "back"),), menu_row())
     if found is None:  # paid or changed since the screen was shown
         turn.say("pay_nothing", account=account_choice(turn, account), buttons=back)
         return
     payment = found.request
     due = found.due
-    what = (t("pay_what_balance", on=due.on, amount=Money(due.amount)) if due.basis is Basis.BALANCE
-            else t("pay_what_estimate", period=due.period, amount=Money(due.amount)))
+    if due.basis is Basis.BALANCE:
+        what = t("pay_what_balance", on=due.on, amount=Money(due.balance or due.amount),
+                 paid=t("pay_paid_since", paid=Money(due.paid_since)) if due.paid_since else "")
+    else:
+        what = t("pay_what_estimate", period=due.period, amount=Money(due.amount))
     turn.say(
         "pay", account=account_choice(turn, account), what=what, amount=Money(found.amount),
         discount=t("pay_discount", percent=found.discount.percent, deadline=found.discount.deadline,

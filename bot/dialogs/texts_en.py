@@ -285,6 +285,8 @@ TEXTS: dict[str, Template] = {
     "money_line_charge": "• {on} — charge {amount}",
     "btn_pay": "💳 Pay {amount}",
     "money_discount": "💡 Pay by {deadline} and the supplier takes {percent}% off.",
+    "money_discount_next": "💡 The supplier takes {percent}% off a bill paid by its day; this month's has "
+                           "passed, the next is {deadline}.",
     "money_pay_elsewhere": "Pay in the supplier's cabinet or at your bank with the details on the bill: this "
                            "supplier has not given payment details for the bot yet.",
     "pay": lambda p: (
@@ -292,7 +294,8 @@ TEXTS: dict[str, Template] = {
         f"Recipient: {p['recipient']}\nIBAN: {p['iban']}\nEDRPOU: {p['edrpou']}\nPurpose: {p['purpose']}"
         f"{p['page']}\n\nThe bot never asks for or sees your card details: your bank pays, and the money goes "
         "straight to the supplier. The payment shows in the supplier's records within a few days."),
-    "pay_what_balance": "Balance as of {on}: {amount}.",
+    "pay_what_balance": "Balance as of {on}: {amount}{paid}.",
+    "pay_paid_since": "; since then you paid {paid}",
     "pay_what_estimate": "The supplier has not given a balance yet, so this is the estimate of your readings for "
                          "{period}: {amount}. The bill will say the exact amount.",
     "pay_discount": " — with the {percent}% discount for paying by {deadline} ({full} without it)",
