@@ -275,10 +275,10 @@ def test_the_console_demo_shows_the_balance_and_the_payments_and_pays_by_qr_code
                  stdin="\n".join(CONVERSATION.splitlines()[:5] + ["7", "#1"]) + "\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     shown = result.stdout.replace("\u00a0", " ")
-    assert "Станом на 01.11.2026 до сплати: 1 234,56 грн." in shown
-    assert "Після 01.11.2026 надійшли оплати (у залишку їх ще немає):\n• 10.11.2026 — оплата 1 000,00 грн" in shown
-    assert "Оплачено разом: 11 330,90 грн\nНараховано разом: 11 565,46 грн" in shown
-    assert "#1) 💳 Сплатити 234,56 грн" in shown  # what the payment after the balance left owed
+    assert "Станом на 01.11.2026 до сплати: 1 468,12 грн." in shown
+    assert "Після 01.11.2026 надійшли оплати (у залишку їх ще немає):\n• 10.11.2026 — оплата 1 234,56 грн" in shown
+    assert "Оплачено разом: 11 565,46 грн\nНараховано разом: 11 799,02 грн" in shown
+    assert "#1) 💳 Сплатити 233,56 грн" in shown  # what the payment after the balance left owed
     # the demo's example payment details: the QR code saved to a file (in the temporary directory), its link printed
     assert "Отримувач: ДЕМО: приклад отримувача (тепло)" in shown
     link = next(line for line in shown.splitlines() if line.startswith("https://qr.bank.gov.ua/"))

@@ -235,5 +235,5 @@ async def test_a_resident_reads_the_imported_balance_from_the_database(sql_app):
     await link(talk)
     await talk.press("btn_money")
     shown = talk.text("en").replace(MONEY_SPACE, " ")
-    assert "As of 01.11.2026 you owe UAH 1,234.56." in shown
-    assert "Paid in all: UAH 11,330.90\nCharged in all: UAH 11,565.46" in shown  # 1000.00 paid after the balance
+    assert "As of 01.11.2026 you owe UAH 1,468.12." in shown
+    assert "Paid in all: UAH 11,565.46\nCharged in all: UAH 11,799.02" in shown
