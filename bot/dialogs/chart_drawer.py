@@ -1,6 +1,6 @@
 """Charts drawn in a worker process, so that drawing (about 160 ms each) never stalls the event loop.
 
-Channels put a ``PendingChart`` in their list of platform calls and draw it in their async send path,
+Channels put a ``PendingPicture`` in their list of platform calls and draw it in their async send path,
 when its turn comes. A chart that cannot be drawn in time is left out: the text goes out without it.
 matplotlib is imported in the worker only.
 """
@@ -11,7 +11,7 @@ import asyncio
 import logging
 import multiprocessing
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -73,13 +73,16 @@ class ChartDrawer:
 
 
 @dataclass(frozen=True)
-class PendingChart:
-    """A chart among a channel's platform calls; ``call`` makes the platform call from the PNG."""
+class PendingPicture:
+    """A picture among a channel's platform calls (a chart, a payment QR code), drawn in the channel's async
+    send path: ``draw`` gives the PNG, or None when it could not be drawn (logged there); ``call`` makes the
+    platform call from it."""
 
-    chart: RenderedChart
+    draw: Callable[[], Awaitable[bytes | None]]
     call: Callable[[bytes], object]
 
-    async def drawn(self, drawer: ChartDrawer) -> object | None:
-        """The platform call with the picture, or None when the picture could not be drawn."""
-        png = await drawer.draw(self.chart)
+    async def drawn(self) -> object | None:
+        """The platform call with the picture, or None when the picture could not be drawn: the text goes out
+        without it."""
+        png = await self.draw()
         return None if png is None else self.call(png)

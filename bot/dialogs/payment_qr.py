@@ -13,7 +13,7 @@ What NBU Resolution No. 97 asks of the picture of a format 002/003 code, and how
 - about 900 pixels wide, at least 6 pixels a module: read from a phone screen, and still read after a
   messenger recompresses it to a third of the size as JPEG (tests/test_nbu_qr.py checks both).
 
-Drawing takes tens of milliseconds (segno is pure Python), so channels call :func:`qr_png_async`,
+Drawing takes tens of milliseconds (segno is pure Python), so channels call :func:`qr_drawn` (:func:`qr_png_async`),
 which draws on a worker thread rather than on the event loop; no process pool is needed.
 """
 
@@ -23,8 +23,6 @@ import asyncio
 import importlib.util
 import io
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -73,22 +71,14 @@ async def qr_png_async(link: str) -> bytes:
     return await asyncio.to_thread(qr_png, link)
 
 
-@dataclass(frozen=True)
-class PendingQr:
-    """A payment QR code among a channel's platform calls; ``call`` makes the platform call from the PNG."""
-
-    link: str
-    call: Callable[[bytes], object]
-
-    async def drawn(self) -> object | None:
-        """The platform call with the picture, or None (the error's class logged) when it could not be drawn:
-        the text with the link still goes out."""
-        try:
-            png = await qr_png_async(self.link)
-        except Exception as exc:  # a link no QR code holds, a missing font: the link in the text still pays
-            log.error("payment QR code not drawn (%s)", exc.__class__.__name__)
-            return None
-        return self.call(png)
+async def qr_drawn(link: str) -> bytes | None:
+    """:func:`qr_png_async`, or None (the error's class logged) when it could not be drawn: the text with the
+    link still goes out, and the link pays as well as the picture."""
+    try:
+        return await qr_png_async(link)
+    except Exception as exc:  # a link no QR code holds, a missing font
+        log.error("payment QR code not drawn (%s)", exc.__class__.__name__)
+        return None
 
 
 def _draw_logo(image: Image.Image, radius: float) -> None:

@@ -40,8 +40,8 @@ from core.service import Outcome
 from bot.bootstrap import App
 from bot.delivery.adapter import Parsed, Recorded
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
-from bot.dialogs.chart_drawer import PendingChart
-from bot.dialogs.payment_qr import PendingQr
+from bot.dialogs.chart_drawer import PendingPicture
+from bot.dialogs.payment_qr import qr_drawn
 from bot.dialogs.render import Rendered, render_all, render_text, split_text
 from bot.metrics import Metrics
 from bot.telegram.translate import CHANNEL, chat_of, from_callback, from_message
@@ -256,10 +256,11 @@ class TelegramChannel:
             calls.append(EditMessageReplyMarkup(chat_id=chat_id, message_id=origin))  # no markup: no keyboard
         for rendered in messages:
             if rendered.chart is not None:
-                calls.append(PendingChart(rendered.chart, partial(_photo, chat_id, rendered.chart.title)))
+                calls.append(PendingPicture(partial(self._charts.draw, rendered.chart),
+                                            partial(_photo, chat_id, rendered.chart.title)))
             if rendered.qr is not None:
-                calls.append(PendingQr(rendered.qr.link, partial(_photo, chat_id, rendered.qr.caption,
-                                                                 filename="payment-qr.png")))
+                calls.append(PendingPicture(partial(qr_drawn, rendered.qr.link),
+                                            partial(_photo, chat_id, rendered.qr.caption, filename="payment-qr.png")))
             parts = split_text(rendered.text, MAX_TEXT)
             markup = _keyboard(rendered.buttons)
             for i, part in enumerate(parts):
@@ -268,10 +269,8 @@ class TelegramChannel:
         return calls
 
     async def send(self, message: object) -> SendResult:
-        if isinstance(message, PendingChart) and (message := await message.drawn(self._charts)) is None:
-            return SENT  # not drawn (logged): the text goes out without the picture
-        if isinstance(message, PendingQr) and (message := await message.drawn()) is None:
-            return SENT  # not drawn (logged): the text with the link goes out
+        if isinstance(message, PendingPicture) and (message := await message.drawn()) is None:
+            return SENT  # not drawn (logged): the text goes out without the picture (a QR's link is in it)
         if isinstance(message, EditOrSend):
             return await self._edit(message.edit, message.fallback)
         if isinstance(message, EditMessageReplyMarkup):

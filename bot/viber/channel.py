@@ -29,8 +29,8 @@ from core.service import Outcome
 from bot.bootstrap import App
 from bot.delivery.adapter import Parsed, Recorded
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
-from bot.dialogs.chart_drawer import PendingChart
-from bot.dialogs.payment_qr import PendingQr
+from bot.dialogs.chart_drawer import PendingPicture
+from bot.dialogs.payment_qr import qr_drawn
 from bot.dialogs.render import render_all, split_text
 from bot.metrics import Metrics
 from bot.viber.messages import CHANNEL, MAX_TEXT, chat_of, event_of, picture_message, text_message
@@ -212,21 +212,19 @@ class ViberChannel:
         messages: list[object] = []
         for rendered in render_all(outcome.replies, outcome.language, MAX_TEXT):
             if rendered.chart is not None:
-                messages.append(PendingChart(rendered.chart, partial(self._picture, outcome.chat.chat_id,
-                                                                     rendered.chart.title)))
+                messages.append(PendingPicture(partial(self._charts.draw, rendered.chart),
+                                               partial(self._picture, outcome.chat.chat_id, rendered.chart.title)))
             if rendered.qr is not None:
-                messages.append(PendingQr(rendered.qr.link, partial(self._picture, outcome.chat.chat_id,
-                                                                    rendered.qr.caption)))
+                messages.append(PendingPicture(partial(qr_drawn, rendered.qr.link),
+                                               partial(self._picture, outcome.chat.chat_id, rendered.qr.caption)))
             parts = split_text(rendered.text, MAX_TEXT)
             for i, part in enumerate(parts):
                 messages.append((outcome.chat.chat_id, text_message(rendered, part, i == len(parts) - 1)))
         return messages
 
     async def send(self, message: object) -> SendResult:
-        if isinstance(message, PendingChart) and (message := await message.drawn(self._charts)) is None:
-            return SENT  # not drawn (logged): the text goes out without the picture
-        if isinstance(message, PendingQr) and (message := await message.drawn()) is None:
-            return SENT  # not drawn (logged): the text with the link goes out
+        if isinstance(message, PendingPicture) and (message := await message.drawn()) is None:
+            return SENT  # not drawn (logged): the text goes out without the picture (a QR's link is in it)
         receiver, content = cast(tuple[str, dict[str, Any]], message)
         try:
             result = await self._post("send_message", {"receiver": receiver, "sender": self._sender, **content})
