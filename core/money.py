@@ -8,6 +8,11 @@ from decimal import ROUND_HALF_UP, Decimal
 KOPIYKA = Decimal("0.01")
 
 
+def to_kopiyky(amount: Decimal) -> Decimal:
+    """An amount rounded to the kopiyka, halves up (away from zero): where money's arithmetic ends."""
+    return amount.quantize(KOPIYKA, rounding=ROUND_HALF_UP)
+
+
 @dataclass(frozen=True)
 class Money:
     """An amount in UAH. Pass it as a parameter of a text (``t("key", amount=Money(x))``) and it renders
@@ -24,4 +29,4 @@ class Money:
             raise TypeError(f"Money takes a Decimal, not {type(self.amount).__name__}")
 
     def rounded(self) -> Decimal:
-        return self.amount.quantize(KOPIYKA, rounding=ROUND_HALF_UP)
+        return to_kopiyky(self.amount)

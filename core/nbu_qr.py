@@ -51,6 +51,8 @@ from decimal import Decimal
 
 from stdnum import iban as stdnum_iban
 
+from core.money import KOPIYKA
+
 LINK_PREFIX = "https://qr.bank.gov.ua/"
 FORMAT = "002"
 SERVICE_TAG = "BCD"
@@ -66,7 +68,6 @@ LINK_LIMIT = 666  # bytes in a version-20 QR code at level M: the largest the ru
 MIN_AMOUNT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999.99")
 
-_KOPIYKA = Decimal("0.01")
 _IBAN = re.compile(r"UA\d{27}")
 _CODE = re.compile(r"\d{8}|\d{10}")
 _ELLIPSIS = "…"
@@ -124,11 +125,11 @@ def amount_field(amount: Decimal | None) -> str:
         return ""
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise ValueError(f"amount: {amount!r} is not a decimal number")
-    if amount != amount.quantize(_KOPIYKA):
+    if amount != amount.quantize(KOPIYKA):
         raise ValueError(f"amount: {amount} has more than two decimals (kopiyky)")
     if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
         raise ValueError(f"amount: {amount} is outside {MIN_AMOUNT}..{MAX_AMOUNT}")
-    return f"{CURRENCY}{amount.quantize(_KOPIYKA):f}"
+    return f"{CURRENCY}{amount.quantize(KOPIYKA):f}"
 
 
 def iban_valid(iban: str) -> bool:

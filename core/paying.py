@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from urllib.parse import quote
 
 from core.domain import PaymentDetails, SupplierSpec
+from core.money import to_kopiyky
 from core.nbu_qr import PaymentRequest, nbu_link, shortened
 from core.periods import Period
-
-KOPIYKA = Decimal("0.01")
-
 
 class Basis(StrEnum):
     BALANCE = "balance"  # what the supplier says is owed as of a date
@@ -48,7 +46,7 @@ class Discount:
 
     def applied(self, amount: Decimal) -> Decimal:
         """The amount with the discount taken off, to the kopiyka (half up): rounded once, here."""
-        return (amount * (100 - self.percent) / 100).quantize(KOPIYKA, rounding=ROUND_HALF_UP)
+        return to_kopiyky(amount * (100 - self.percent) / 100)
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ def offer(supplier: SupplierSpec, number: str, due: Due, today: date) -> Payment
     discount = next_discount(payment, today)
     if discount is not None and discount.deadline.month != today.month:
         discount = None  # this month's deadline has passed: the full amount, the next one is only mentioned
-    amount = discount.applied(due.amount) if discount else due.amount.quantize(KOPIYKA, rounding=ROUND_HALF_UP)
+    amount = discount.applied(due.amount) if discount else to_kopiyky(due.amount)
     request = shortened(PaymentRequest(
         recipient=payment.recipient, iban=payment.iban, code=payment.edrpou, amount=amount,
         purpose=purpose(supplier, number, due),
