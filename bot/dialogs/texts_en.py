@@ -216,8 +216,8 @@ TEXTS: dict[str, Template] = {
     "history_estimates": "💰 Estimated cost per period:\n{lines}",
     "history_estimate": "  {period}: estimate {amount}",
     "history_estimate_partial": lambda p: (
-        f"  {p['period']}: estimate {p['amount']}, leaving out {p['count']} "
-        f"{'meter' if p['count'] == '1' else 'meters'} (price or consumption not known)"),
+        f"  {p['period']}: estimate {p['amount']}, leaving out {plural(p['count'], 'meter', 'meters')} "
+        "(price or consumption not known)"),
     "history_estimate_none": "  {period}: no estimate (price or consumption not known)",
     "btn_confirm": "✅ Confirm",
     "btn_fix": "✏️ Correct one",
