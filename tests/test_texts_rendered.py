@@ -72,8 +72,6 @@ SAMPLES: dict[str, list[object]] = {
                                     t("estimate_total", amount=Money(Decimal("45.64"))),
                                     t("estimate_left_out_no_price", meter=METER)])]],
     "notes": [[], [t("summary_replaces", on=date(2026, 11, 3))]],
-    "hryvnias": [1234567, 0, 39],
-    "kopiyky": ["56", "05", "00"],
     "estimates": ["", t("history_estimates", lines=[t("history_estimate", period=Period(2026, 11),
                                                       amount=Money(Decimal("191.11")))])],
     "suppliers": [[t("help_supplier", name=HEAT_NAMES, rule=t("rule_same_month", opens=t("day_n", n=5),
