@@ -94,12 +94,16 @@ def _supplier(where: str, sid: str, table: Any) -> SupplierSpec:
     )
 
 
-def _tariffs(at: str, items: Any, services: tuple[ServiceSpec, ...]) -> tuple[Tariff, ...]:
+def _tables(at: str, items: Any) -> list[tuple[str, dict[str, Any]]]:
+    """An array of tables ([[...]] in TOML), each with where it stands for messages: ``at[1]``, ``at[2]``…"""
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise SupplierConfigError(f"{at}: an array of tables, each written [[{at.split(': ', 1)[-1]}]]")
+    return [(f"{at}[{number}]", item) for number, item in enumerate(items, 1)]
+
+
+def _tariffs(at: str, items: Any, services: tuple[ServiceSpec, ...]) -> tuple[Tariff, ...]:
     tariffs = []
-    for number, item in enumerate(items, 1):
-        here = f"{at}[{number}]"
+    for here, item in _tables(at, items):
         service_id = _text(here, item, "service")
         service = next((s for s in services if s.id == service_id), None)
         if service is None:
@@ -137,11 +141,8 @@ def _tariffs(at: str, items: Any, services: tuple[ServiceSpec, ...]) -> tuple[Ta
 
 
 def _fees(at: str, items: Any) -> tuple[Fee, ...]:
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise SupplierConfigError(f"{at}: an array of tables, each written [[{at.split(': ', 1)[-1]}]]")
     fees = []
-    for number, item in enumerate(items, 1):
-        here = f"{at}[{number}]"
+    for here, item in _tables(at, items):
         fee_id = _text(here, item, "id")
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", fee_id):
             raise SupplierConfigError(f"{here}.id: up to 30 lower-case letters, digits or '_'")
