@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from core.domain import SupplierSpec
 from core.service import ConversationService
 from core.supplier_config import load_suppliers
+from bot.delivery.send_budget import SlotStore
+from bot.delivery.slots_in_process import InProcessSlots
 from bot.dialogs.chart_drawer import ChartDrawer
 from bot.dialogs.table import CONVERSATION
 from bot.settings import Settings
@@ -28,10 +30,27 @@ class App:
     uow_factory: Callable[[], SqlUnitOfWork]
     clock: Callable[[], datetime]
     charts: ChartDrawer = field(default_factory=ChartDrawer)  # its worker starts at the first chart
+    send_slots: SlotStore = field(default_factory=InProcessSlots)  # where the bots' send budgets are kept
 
     async def close(self) -> None:
         self.charts.close()
+        await self.send_slots.close()
         await self.engine.dispose()
+
+
+def make_send_slots(settings: Settings, engine: AsyncEngine) -> SlotStore:
+    """Redis when configured, else the PostgreSQL database, else this process's memory (SQLite: one process).
+
+    Neither shared store connects here: the first slot asked for does."""
+    if settings.redis_url is not None:
+        from bot.delivery.slots_redis import RedisSlots
+
+        return RedisSlots(settings.redis_url.get_secret_value())
+    if engine.dialect.name == "postgresql":
+        from storage.send_slots import PostgresSlots
+
+        return PostgresSlots(settings.database_url)
+    return InProcessSlots()
 
 
 def make_clock(settings: Settings) -> Callable[[], datetime]:
@@ -54,4 +73,4 @@ async def build_app(settings: Settings) -> App:
         return SqlUnitOfWork(sessions, write_lock)
 
     service = ConversationService(uow_factory, CONVERSATION, suppliers, clock, settings.zone)
-    return App(settings, engine, suppliers, service, uow_factory, clock)
+    return App(settings, engine, suppliers, service, uow_factory, clock, send_slots=make_send_slots(settings, engine))

@@ -1,17 +1,17 @@
 """Sending reminder campaigns and verification warnings through the channels' pipelines.
 
-A reminder is claimed in the database only when the platform's rate limiter grants it a slot, just
-before it is sent, so a run that is killed loses at most the few messages actually in flight; a
-"retry after" pause holds off claiming. Answers are the pipeline's four results: sent, unreachable
-and rejected settle a reminder; "retry later" leaves it to be tried again within the campaign (and
-by the next run). Campaigns resume where they stopped and never remind anyone twice.
+A reminder is claimed in the database only when the bot's send budget on the platform
+(bot/delivery/send_budget.py) grants it a slot, just before it is sent, so a run that is killed loses
+at most the few messages actually in flight; a "retry after" pause holds off claiming. Answers are
+the pipeline's four results: sent, unreachable and rejected settle a reminder; "retry later" leaves
+it to be tried again within the campaign (and by the next run). Campaigns resume where they stopped
+and never remind anyone twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,59 +32,46 @@ log = logging.getLogger(__name__)
 PAGE = 1000  # residents read per query
 VERIFICATION_NOTICE = timedelta(days=31)
 MAX_PASSES = 5  # passes over the due residents in one run; "retry later" ones wait for the next run after that
-SAFETY_MARGIN = 0.03  # spacing a little wider than the limit: arrival jitter must not make a burst
-
-
-class RateLimiter:
-    """At most ``rate`` sends a second, evenly spaced, with a small safety margin."""
-
-    def __init__(self, rate: float) -> None:
-        self._interval = (1 + SAFETY_MARGIN) / rate
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        now = time.monotonic()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
 
 
 class PlatformSender:
-    """Bot-initiated messages of one platform: a slot within its limits, then the claim, then the send."""
+    """Bot-initiated messages of one platform: a slot of the bot's send budget, then the claim, then the send.
+
+    The budget is the pipeline's (shared by the bot's processes when a shared store is configured),
+    at this sender's rates. A reminder is claimed just before its slot — or, to a chat that had a
+    message within the last second, at once, then sent when the chat is free.
+    """
 
     def __init__(self, pipeline: Pipeline, rate: float, chat_rate: float | None = None) -> None:
         self.pipeline = pipeline
         self.rate = rate
-        self._limiter = RateLimiter(rate)
-        self._chat_interval = 1 / chat_rate if chat_rate else 0.0
-        self._last_by_chat: dict[str, float] = {}
+        self._budget = pipeline.budget.at(rate, chat_rate)
 
     async def send(self, chat: ChatRef, replies: tuple[Reply, ...], language: str,
                    claim: Callable[[], Awaitable[bool]], stopping: Callable[[], bool] = lambda: False) -> str | None:
         """"sent", "unreachable", "rejected" or "retry"; None when not claimed (taken, or stopping)."""
         outbox = self.pipeline.outbox
-        if self._chat_interval:
-            last = self._last_by_chat.get(chat.chat_id)
-            if last is not None and (wait := last + self._chat_interval - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
+        claimed = False
         while True:  # a "retry after" holds off claiming, not only sending; a slot granted before it is void
             await outbox.wait_for_resume()
-            await self._limiter.wait()
-            if not outbox.paused():
+            async with self._budget.reminder(chat.chat_id) as slot:
+                if outbox.paused():
+                    continue
+                if not claimed:
+                    if stopping() or not await claim():
+                        slot.unused()  # another process has the resident: the slot goes to the next one
+                        return None
+                    claimed = True
+            if await slot.arrive() and not slot.busy and not outbox.paused():
                 break
-        if stopping() or not await claim():
-            return None
-        self._last_by_chat[chat.chat_id] = time.monotonic()
-        if len(self._last_by_chat) > 10_000:  # only recent chats matter for spacing
-            horizon = time.monotonic() - self._chat_interval
-            self._last_by_chat = {k: v for k, v in self._last_by_chat.items() if v > horizon}
         try:
             messages = self.pipeline.adapter.render(Outcome(chat, language, replies))
         except Exception as exc:
             log.error("reminder could not be rendered (%s)", exc.__class__.__name__)
             return "rejected"
-        for message in messages:
+        for i, message in enumerate(messages):
+            if i:
+                await self._budget.reminder_slot(chat.chat_id)
             result = await outbox.send_one(message)
             if isinstance(result, Sent):
                 continue

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot.bootstrap import App
 from bot.delivery.adapter import ChannelAdapter
 from bot.delivery.pipeline import Pipeline, PipelineSettings
+from bot.delivery.send_budget import SendBudget, budget_key
 from bot.delivery.supervisor import LoopHealth, Supervisor
 from bot.http_server import HttpServer
 from bot.kept_readings import hand_in_kept_readings
@@ -68,7 +69,21 @@ def build_pipelines(app: App, channels: list[ChannelAdapter], metrics: Metrics,
         lease=timedelta(seconds=app.settings.claim_lease_seconds),
         max_age=timedelta(hours=app.settings.outbox_max_age_hours),
         single_process=app.engine.dialect.name == "sqlite")
-    return [Pipeline(c, app.service, app.uow_factory, app.clock, metrics, health, settings) for c in channels]
+    return [Pipeline(c, app.service, app.uow_factory, app.clock, metrics, health, settings,
+                     send_budget(app, c.name, health)) for c in channels]
+
+
+def send_budget(app: App, channel: str, health: LoopHealth) -> SendBudget | None:
+    """The bot's budget on a platform, keyed by its token (hashed): every process of the bot shares it."""
+    settings = app.settings
+    if channel == "telegram":
+        token = settings.telegram_token.get_secret_value() if settings.telegram_token else None
+        return SendBudget(app.send_slots, budget_key(channel, token), settings.telegram_rate,
+                          settings.telegram_chat_rate, health)
+    if channel == "viber":
+        token = settings.viber_token.get_secret_value() if settings.viber_token else None
+        return SendBudget(app.send_slots, budget_key(channel, token), settings.viber_rate, None, health)
+    return None
 
 
 def reminder_runner(app: App, pipelines: list[Pipeline], metrics: Metrics | None = None) -> ReminderRunner:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     telegram_rate: float = Field(default=30, gt=0, le=1000)  # messages a second in all
     telegram_chat_rate: float = Field(default=1, gt=0, le=10)  # messages a second to one chat
     viber_rate: float = Field(default=30, gt=0, le=1000)
+    # where several processes share the send budget (rates above are per bot, not per process); without it a
+    # PostgreSQL database holds it, and SQLite's one process keeps it in memory
+    redis_url: SecretStr | None = None
 
     # the delivery pipeline
     outbox_max_age_hours: float = Field(default=24, gt=0, le=24 * 30)  # a reply not sent by then is set aside
@@ -51,6 +54,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; for example Europe/Kyiv") from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None  # set but empty: not set
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("give a redis://, rediss:// or unix:// URL, e.g. redis://127.0.0.1:6379/0")
         return value
 
     @field_validator("clock")

@@ -21,6 +21,8 @@ from core.ports import Claim, PendingReplies, UnitOfWork
 from core.service import Outcome
 from bot.delivery.adapter import ChannelAdapter
 from bot.delivery.results import Rejected, RetryLater, SendResult, Sent, Unreachable
+from bot.delivery.send_budget import SendBudget
+from bot.delivery.slots_in_process import InProcessSlots
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -74,8 +76,10 @@ class OutboxSender:
                  claim: Callable[[], Claim], now: Callable[[], datetime], clock: Callable[[], datetime],
                  max_age: timedelta, batch: int = 200, sweep_every_s: float = 1.0,
                  on_progress: Callable[[], None] = lambda: None,
-                 on_settled: Callable[[], None] = lambda: None) -> None:
+                 on_settled: Callable[[], None] = lambda: None, budget: SendBudget | None = None) -> None:
         self._on_progress = on_progress
+        # replies take the bot's slots too (a campaign holds one slot ahead per process, so they wait little)
+        self.budget = budget or SendBudget(InProcessSlots(), adapter.name, None)
         self._on_settled = on_settled
         self._adapter = adapter
         self._channel = adapter.name
@@ -198,6 +202,8 @@ class OutboxSender:
         while True:
             result: SendResult = Sent()
             for message in messages[progress:]:
+                await self.wait_for_resume()  # a slot taken before a pause would be void
+                await self.budget.reply_slot(row.chat.chat_id)
                 result = await self.send_one(message)
                 if not isinstance(result, Sent):
                     break
@@ -230,6 +236,7 @@ class OutboxSender:
             result = await self._adapter.send(message)
             if isinstance(result, RetryLater) and result.everyone and result.delay:
                 self.pause(result.delay)
+                await self.budget.hold(result.delay)  # the platform's answer holds for the bot's other processes
             return result
         except Exception as exc:  # an adapter should map everything; whatever slips through is passing
             return RetryLater(exc.__class__.__name__)
