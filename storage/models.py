@@ -53,6 +53,8 @@ class MeterRow(Base):
     last_reading: Mapped[Decimal | None] = mapped_column(Milli, nullable=True)
     last_reading_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     verification_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # set when a register import no longer lists the meter: kept with its readings, no longer asked for
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class LinkRow(Base):
@@ -143,12 +145,15 @@ class InboundEventRow(Base):
         UniqueConstraint("channel", "event_id"),
         Index("ix_inbound_unhandled", "channel", "handled_at", "id"),
         Index("ix_inbound_claimed_by", "claimed_by"),
+        Index("ix_inbound_chat", "channel", "chat"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str | None] = mapped_column(Text, nullable=True)  # cleared once handled: it holds personal data
+    # whose event it is, while it waits (cleared with the payload): a chat's later events wait for it
+    chat: Mapped[str | None] = mapped_column(String(64), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # a process handles an event only while it holds the claim; a dead process's claims expire

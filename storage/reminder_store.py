@@ -52,7 +52,7 @@ def _joined(columns: list[Any]) -> Select[Unpack[tuple[Any, ...]]]:
     return (select(*columns).select_from(ResidentRow)
             .join(LinkRow, LinkRow.resident_id == ResidentRow.id)
             .join(AccountRow, AccountRow.id == LinkRow.account_id)
-            .join(MeterRow, MeterRow.account_id == AccountRow.id))
+            .join(MeterRow, and_(MeterRow.account_id == AccountRow.id, MeterRow.retired_at.is_(None))))
 
 
 def _delivery(supplier: str, period: Period | str, campaign: str) -> ColumnElement[bool]:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -150,7 +150,8 @@ class SqlAccounts:
         if not rows:
             return []
         meters = (await self._s.execute(
-            select(MeterRow).where(MeterRow.account_id.in_([r.id for r in rows])).order_by(MeterRow.id)
+            select(MeterRow).where(MeterRow.account_id.in_([r.id for r in rows]), MeterRow.retired_at.is_(None))
+            .order_by(MeterRow.id)
         )).scalars().all()
         return [to_account(r, [m for m in meters if m.account_id == r.id]) for r in rows]
 
@@ -317,7 +318,7 @@ class SqlInbox:
         row = InboundEventRow
         taken = set((await self._s.execute(update(row).where(
             row.channel == channel, row.event_id.in_(wanted), row.handled_at.is_(None)
-        ).values(handled_at=now_utc(), payload=None).returning(row.event_id))).scalars())  # payload: personal data
+        ).values(handled_at=now_utc(), payload=None, chat=None).returning(row.event_id))).scalars())  # personal data
         rest = [e for e in wanted if e not in taken]
         known: set[str] = set()
         if rest:
@@ -327,7 +328,7 @@ class SqlInbox:
             self._state[(channel, e)] = "fresh" if e in taken else "done" if e in known else "absent"
 
     async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime,
-                          claim: Claim | None = None) -> set[str]:
+                          claim: Claim | None = None, chats: Mapping[str, str] | None = None) -> set[str]:
         fresh: dict[str, str] = {}
         for event_id, payload in events:
             fresh.setdefault(event_id, payload)  # the same update twice in one batch: the first is kept
@@ -338,8 +339,8 @@ class SqlInbox:
         owner, until = (claim.owner, claim.until) if claim else (None, None)
         # one round trip: the ids that were inserted come back, a redelivery's does not
         inserted = await self._s.execute(insert(InboundEventRow).values([
-            dict(channel=channel, event_id=e, payload=p, received_at=at, claimed_by=owner, claimed_until=until,
-                 attempts=0) for e, p in fresh.items()
+            dict(channel=channel, event_id=e, payload=p, chat=(chats or {}).get(e), received_at=at, claimed_by=owner,
+                 claimed_until=until, attempts=0) for e, p in fresh.items()
         ]).on_conflict_do_nothing().returning(InboundEventRow.event_id))
         return set(inserted.scalars())
 
@@ -353,6 +354,15 @@ class SqlInbox:
             self._s.add(InboundEventRow(channel=channel, event_id=event_id, payload=None, received_at=at,
                                         handled_at=at, attempts=0))
         return state != "done"
+
+    async def waiting(self, channel: str, chats: list[str]) -> list[tuple[str, str]]:
+        row = InboundEventRow
+        if not chats:
+            return []
+        rows = await self._s.execute(select(row.chat, row.event_id).where(
+            row.channel == channel, row.chat.in_(set(chats)), row.handled_at.is_(None), row.failed_at.is_(None)
+        ).order_by(row.id))
+        return [(chat or "", event_id) for chat, event_id in rows]
 
     async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[tuple[str, str]]:
         row = InboundEventRow

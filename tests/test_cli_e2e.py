@@ -202,9 +202,11 @@ def test_export_refuses_a_bad_period_or_supplier(env):
 def test_import_prints_what_it_imported_and_again_changes_nothing(env):
     first = run(env, "accounts", "import", str(DEMO))
     assert first.returncode == 0
-    assert "4 account(s) in the file; accounts added 4, updated 0; meters added 7" in first.stdout
+    assert first.stdout == (f"{DEMO}: 4 account(s): added 4, updated 0, unchanged 0; 7 meter row(s): added 7, "
+                            "updated 0, unchanged 0; meters retired 0 (no longer listed; kept with their readings)\n")
     again = run(env, "accounts", "import", str(DEMO))
-    assert "accounts added 0, updated 0; meters added 0, updated 0; unchanged 11" in again.stdout
+    assert "4 account(s): added 0, updated 0, unchanged 4; 7 meter row(s): added 0, updated 0, unchanged 7" \
+        in again.stdout
 
 
 def test_a_bad_register_is_refused_whole_with_line_numbers_and_no_traceback(env, tmp_path):
@@ -218,7 +220,7 @@ def test_a_bad_register_is_refused_whole_with_line_numbers_and_no_traceback(env,
     assert "refused, nothing imported (3 problem(s))" in result.stderr
     assert "Traceback" not in result.stderr
     good = run(env, "accounts", "import", str(DEMO))
-    assert "accounts added 4" in good.stdout  # nothing of the bad file went in
+    assert "4 account(s): added 4" in good.stdout  # nothing of the bad file went in
 
 
 def test_a_register_nobody_could_use_is_refused_as_of_the_city_date(env, tmp_path):
