@@ -9,24 +9,29 @@ import errno
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import AsyncIterable, Callable, Sequence
+from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import ReadingKind
 from core.payments import COLUMNS as PAYMENT_COLUMNS, parse_payments
 from core.periods import Period
 from core.ports import FailedRow
-from core.register import RegisterError, parse_register
+from core.register import Problems, RegisterError, register_rows
 from core.supplier_config import SupplierConfigError
 from bot.bootstrap import App, build_app
 from bot.kept_readings import hand_in_kept_readings
 from bot.settings import Settings
-from storage.register_store import EXPORT_COLUMNS, ExportRow, accepted_readings, import_register
+from storage.readings_export import EXPORT_COLUMNS, ExportRow, stream_accepted_readings
+from storage.database import read_only, schema_revision
+from storage.register_store import import_register_rows
 
 log = logging.getLogger("komunalka")
 DEMO_REGISTER = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
@@ -35,6 +40,7 @@ DEMO_SUPPLIERS = DEMO_REGISTER.with_name("suppliers.toml")  # the defaults with 
 T = TypeVar("T")
 EXPORT_KINDS = {ReadingKind.TYPED: "reading", ReadingKind.UNCHANGED: "unchanged", ReadingKind.ROLLOVER: "rollover",
                 ReadingKind.REPLACED: "replaced"}  # the export's words for how a value came about
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     inbox = commands.add_parser("inbox", help="inbound events set aside").add_subparsers(
         dest="inbox_command", metavar="ACTION", required=True)
     inbox.add_parser("failed", help="list inbound events set aside (unreadable, or failing every time)")
+    commands.add_parser("migrate", help="apply the database migrations and exit (every command applies them first; "
+                                        "this one only that, for a deployment step before the bot processes start)")
     remind = commands.add_parser("remind", help="run, once, every reminder campaign due at a moment, and exit")
     remind.add_argument("--at", type=_moment, help="ISO 8601 date and time (default: now); without an offset, "
                                                    "the city's time zone")
@@ -156,6 +164,9 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
             return await _outbox(app, args)
         if command == "inbox":
             return await _inbox_failed(app)
+        if command == "migrate":  # build_app applied them
+            print(f"database schema at revision {await schema_revision(app.engine)}")
+            return 0
         from bot.serve import serve  # the channels' dependencies load only when serving
 
         return await serve(app)
@@ -189,26 +200,60 @@ def _checked(path: Path, parse: Callable[[bytes], T]) -> T | None:
         return None
     try:
         return parse(raw)
-    except RegisterError as exc:  # the register's and the billing file's
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{path}: refused, nothing imported ({len(exc.problems)} problem(s))", file=sys.stderr)
+    except RegisterError as exc:  # the billing file's
+        _refused(path, exc.problems, len(exc.problems))
         return None
 
 
+def _refused(path: Path, problems: list[str], count: int) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{path}: refused, nothing imported ({count} problem(s))", file=sys.stderr)
+
+
 async def _import(app: App, path: Path, quiet: bool = False) -> int:
+    """The register streamed from the file: checked whole (nothing stored when any line is wrong), merged."""
     today = app.clock().astimezone(app.settings.zone).date()
-    accounts = _checked(path, lambda raw: parse_register(raw, app.suppliers, str(path), today=today))
-    if accounts is None:
+    problems = Problems(str(path))
+    progress = _ProgressLine(path) if not quiet and sys.stderr.isatty() else None
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as lines:
+            result = await import_register_rows(app.engine, register_rows(lines, app.suppliers, problems, today=today),
+                                                problems, app.suppliers, app.clock(),
+                                                progress.show if progress else lambda _stage, _done: None)
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
         return 1
-    async with app.uow_factory() as uow:
-        result = await import_register(uow.session, accounts)
-        await uow.commit()
+    except RegisterError as exc:
+        _refused(path, exc.problems, problems.count)
+        return 1
+    finally:
+        if progress:
+            progress.clear()
     if not quiet:
-        print(f"{path}: {len(accounts)} account(s) in the file; accounts added {result.accounts_added}, "
-              f"updated {result.accounts_updated}; meters added {result.meters_added}, updated "
-              f"{result.meters_updated}; unchanged {result.unchanged}")
+        print(f"{path}: {result.accounts} account(s): added {result.accounts_added}, updated "
+              f"{result.accounts_updated}, unchanged {result.accounts_unchanged}; {result.meters} meter row(s): "
+              f"added {result.meters_added}, updated {result.meters_updated}, unchanged {result.meters_unchanged}; "
+              f"meters retired {result.meters_retired} (no longer listed; kept with their readings)")
     return 0
+
+
+class _ProgressLine:
+    """One line on the terminal, rewritten at most twice a second, for imports that take minutes."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._shown = 0.0
+
+    def show(self, stage: str, done: int) -> None:
+        now = time.monotonic()
+        if now - self._shown >= 0.5:
+            self._shown = now
+            print(f"\r{self._path}: {stage}… {done:,} rows\033[K", end="", file=sys.stderr, flush=True)
+
+    def clear(self) -> None:
+        if self._shown:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
 async def _import_payments(app: App, path: Path, demo: bool = False) -> int:
@@ -237,21 +282,22 @@ async def _export(app: App, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    async with app.uow_factory() as uow:
-        rows = await accepted_readings(uow.session, args.supplier, period)
-    if not args.out:
-        _write_csv(sys.stdout, rows, app.settings.zone)
-        return 0
-    try:
-        _write_file(args.out, rows, app.settings.zone)
-    except OSError as exc:
-        print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    print(f"{args.out}: {len(rows)} reading(s)", file=sys.stderr)
+    # read-only: on SQLite an export of a million rows must not hold the running bot's writes back
+    async with AsyncSession(read_only(app.engine)) as session, \
+            aclosing(stream_accepted_readings(session, args.supplier, period)) as rows:
+        if not args.out:
+            await _write_csv(sys.stdout, rows, app.settings.zone)
+            return 0
+        try:
+            count = await _write_file(args.out, rows, app.settings.zone)
+        except OSError as exc:
+            print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    print(f"{args.out}: {count} reading(s)", file=sys.stderr)
     return 0
 
 
-def _write_file(path: Path, rows: list[ExportRow], zone: ZoneInfo) -> None:
+async def _write_file(path: Path, rows: AsyncIterable[ExportRow], zone: ZoneInfo) -> int:
     """Write beside the target and rename: a failed export leaves neither a partial file nor a clobbered one."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
@@ -260,10 +306,11 @@ def _write_file(path: Path, rows: list[ExportRow], zone: ZoneInfo) -> None:
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         with partial.open("w", encoding="utf-8", newline="") as out:
-            _write_csv(out, rows, zone)
+            count = await _write_csv(out, rows, zone)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+    return count
 
 
 async def _remind(app: App, dry_run: bool) -> int:
@@ -348,16 +395,44 @@ def _print_failed(rows: list[FailedRow], zone: ZoneInfo, none: str) -> None:
               f"{r.failed_at.astimezone(zone):%Y-%m-%d %H:%M}\t{r.attempts}\t{r.error}")
 
 
-def _write_csv(out: TextIO, rows: list[ExportRow], zone: ZoneInfo) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for r in rows:
+async def _write_csv(out: TextIO, rows: AsyncIterable[ExportRow], zone: ZoneInfo) -> int:
+    """The export as CSV, each row written as the database hands it over; how many readings it held."""
+    write = _csv_rows(out)
+    write(EXPORT_COLUMNS)
+    count = 0
+    text = spreadsheet_text
+    async for r in rows:
         replaced = r.kind is ReadingKind.REPLACED
-        writer.writerow([r.supplier, r.account, r.meter, r.service, r.zone, r.period, _num(r.reading),
-                         _num(r.previous_reading), _num(r.consumption), r.submitted_at.astimezone(zone).isoformat(),
-                         r.channel, r.reference, EXPORT_KINDS[r.kind], "yes" if replaced else "",
-                         "yes" if r.photo else "", r.new_serial or "",
-                         r.new_installed.isoformat() if r.new_installed else ""])
+        write([text(r.supplier), text(r.account), text(r.meter), text(r.service), text(r.zone), r.period,
+               _num(r.reading), _num(r.previous_reading), _num(r.consumption),
+               r.submitted_at.astimezone(zone).isoformat(), text(r.channel), text(r.reference),
+               EXPORT_KINDS[r.kind], "yes" if replaced else "", "yes" if r.photo else "",
+               text(r.new_serial or ""), r.new_installed.isoformat() if r.new_installed else ""])
+        count += 1
+    return count
+
+
+def _csv_rows(out: TextIO) -> Callable[[Sequence[str]], object]:
+    """A CSV row writer, lines ending in a newline, that quotes a cell holding a comma, a quote or a line break.
+
+    Python 3.11's csv.writer quotes only for the characters of its own line terminator, so a carriage return
+    inside a cell would go out bare and split the row for every reader: a row holding one has all of its cells
+    quoted, which reads back the same.
+    """
+    minimal = csv.writer(out, lineterminator="\n")
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    return lambda cells: (quoted if "\r" in "".join(cells) else minimal).writerow(cells)
+
+
+def spreadsheet_text(cell: str) -> str:
+    """A text cell that a spreadsheet shows as text rather than runs as a formula.
+
+    Excel, LibreOffice and Google Sheets take a cell that starts with = + - @ (or a tab or carriage return) for
+    a formula, so a meter serial like ``=HYPERLINK(...)`` from the register or a resident would run on the
+    operator's machine when the export is opened. OWASP's CSV Injection guidance: put a single quote before
+    such a cell. Numbers and dates never come here: a negative consumption is a number, not a formula.
+    """
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _num(value: object) -> str:

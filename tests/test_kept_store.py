@@ -14,7 +14,7 @@ from core.kept_readings import settle_kept_readings
 from core.periods import Period
 from bot.dialogs.render import render
 from storage.models import ReadingRow
-from storage.register_store import accepted_readings
+from storage.readings_export import accepted_readings
 from tests.conftest import KYIV
 from tests.talk import Talk
 from tests.test_storage import load_demo

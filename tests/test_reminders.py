@@ -24,7 +24,7 @@ from bot.settings import Settings
 from bot.telegram.channel import TelegramChannel
 from bot.viber.channel import ViberChannel
 from storage.models import ResidentRow
-from storage.register_store import accepted_readings
+from storage.readings_export import accepted_readings
 from tests.conftest import KYIV
 from tests.reminder_seed import seed
 from tests.talk import Talk

@@ -18,7 +18,8 @@ from core.service import ConversationService
 from bot.dialogs.table import CONVERSATION
 from storage.database import migrate
 from storage.models import ReadingRow, ResidentRow
-from storage.register_store import accepted_readings, import_register
+from storage.readings_export import accepted_readings
+from storage.register_store import import_register
 from tests.conftest import KYIV
 from tests.fakes import FakeUnitOfWork, Store
 from tests.talk import Talk
@@ -51,7 +52,7 @@ async def test_migrations_apply_once_and_again_without_change(sql_app):
     await migrate(sql_app.engine)
     async with sql_app.engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0005"
+    assert version == "0008"
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sql_app):

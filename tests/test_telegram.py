@@ -18,7 +18,8 @@ from bot.bootstrap import build_app
 from bot.serve import Server
 from bot.settings import Settings
 from storage.models import ResidentRow
-from storage.register_store import accepted_readings, import_register
+from storage.readings_export import accepted_readings
+from storage.register_store import import_register
 from tests.conftest import KYIV
 from tests.fake_telegram import FakeTelegram, member_update, message_update
 from tests.test_telegram_process import wait_for

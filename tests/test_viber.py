@@ -22,7 +22,8 @@ from bot.serve import Server
 from bot.settings import Settings
 from bot.viber.channel import ViberChannel
 from storage.models import InboundEventRow, ResidentRow
-from storage.register_store import accepted_readings, import_register
+from storage.readings_export import accepted_readings
+from storage.register_store import import_register
 from tests.conftest import KYIV
 from tests.fake_viber import (
     FakeViber,
