@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -213,8 +214,13 @@ class Inbox(Protocol):
     """Inbound events per channel, recorded before the platform is answered, handled once."""
 
     async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime,
-                          claim: Claim | None = None) -> set[str]:
-        """Keep several events (id, payload) in one go, claimed when given; returns the ids that were new."""
+                          claim: Claim | None = None, chats: Mapping[str, str] | None = None) -> set[str]:
+        """Keep several events (id, payload) in one go, claimed when given; returns the ids that were new.
+
+        ``chats`` names, by event id, whose event it is: a chat's later events wait for its earlier ones."""
+
+    async def waiting(self, channel: str, chats: list[str]) -> list[tuple[str, str]]:
+        """(chat, event id) of these chats' events neither handled nor set aside, oldest recorded first."""
 
     async def prefetch(self, channel: str, event_ids: list[str]) -> None:
         """Load several events' records in one go, for a batch of steps."""

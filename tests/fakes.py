@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -306,13 +307,14 @@ class _Inbox:
         pass
 
     async def record_many(self, channel: str, events: list[tuple[str, str]], at: datetime,
-                          claim: Claim | None = None) -> set[str]:
+                          claim: Claim | None = None, chats: Mapping[str, str] | None = None) -> set[str]:
         new = set()
         for event_id, payload in events:
             if (channel, event_id) not in self.s.inbox:
                 self.s.inbox[(channel, event_id)] = False
                 self.s.inbox_rows[(channel, event_id)] = {
-                    "payload": payload, "received_at": _utc(at), "claimed_by": claim.owner if claim else None,
+                    "payload": payload, "chat": (chats or {}).get(event_id), "received_at": _utc(at),
+                    "claimed_by": claim.owner if claim else None,
                     "claimed_until": _utc(claim.until) if claim else None, "failed_at": None, "error": None,
                     "attempts": 0}
                 new.add(event_id)
@@ -323,8 +325,13 @@ class _Inbox:
             return False
         self.s.inbox[(channel, event_id)] = True
         self.s.inbox_rows.setdefault((channel, event_id), {"received_at": _utc(at), "failed_at": None})
-        self.s.inbox_rows[(channel, event_id)]["payload"] = None
+        self.s.inbox_rows[(channel, event_id)].update(payload=None, chat=None)
         return True
+
+    async def waiting(self, channel: str, chats: list[str]) -> list[tuple[str, str]]:
+        return [(row["chat"], e) for (c, e), row in self.s.inbox_rows.items()  # dicts keep the order recorded
+                if c == channel and row.get("chat") in chats and not self.s.inbox.get((c, e))
+                and row.get("failed_at") is None]
 
     async def claim(self, channel: str, claim: Claim, now: datetime, limit: int) -> list[tuple[str, str]]:
         taken = []

@@ -5,22 +5,35 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from core.ports import Claim
-from core.register import parse_register
 from bot.bootstrap import build_app
 from bot.settings import Settings
-from storage.register_store import import_register
 from tests.conftest import _drop_postgres, _postgres_database
 from tests.fake_telegram import message_update
-from tests.test_telegram import DEMO
-from tests.test_telegram_process import SECRET, BotProcess, free_port, wait_for
+from tests.test_telegram_process import ROOT, SECRET, BotProcess, free_port, wait_for
 
 LEASE_S = 2
+CLOCK = "2026-11-20T12:00:00+02:00"  # inside heat's window
+DEMO = ROOT / "demo" / "register.csv"
+
+
+async def accounts_import(url: str, register: Path) -> None:
+    """The register loaded as an operator loads it: `run_bot.py accounts import FILE`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOMUNALKA_")}
+    env.update(KOMUNALKA_DATABASE_URL=url, KOMUNALKA_CLOCK=CLOCK)  # the register's dates are before "today"
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "run_bot.py"), "accounts", "import",
+                                                str(register), env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    assert proc.returncode == 0, (out + err).decode()
 
 
 @pytest.fixture
@@ -29,13 +42,11 @@ async def database():
     if isinstance(made, str):
         pytest.skip(made)
     url, name = made
-    app = await build_app(Settings(_env_file=None, database_url=url))
-    async with app.uow_factory() as uow:
-        await import_register(uow.session, parse_register(DEMO.read_bytes(), app.suppliers))
-        await uow.commit()
-    await app.close()
-    yield url
-    await _drop_postgres(url, name)
+    try:
+        await accounts_import(url, DEMO)
+        yield url
+    finally:
+        await _drop_postgres(url, name)
 
 
 def process(url: str, api) -> BotProcess:
@@ -44,7 +55,7 @@ def process(url: str, api) -> BotProcess:
     env.update(KOMUNALKA_DATABASE_URL=url, KOMUNALKA_TELEGRAM_TOKEN=api.token, KOMUNALKA_TELEGRAM_API_URL=api.url,
                KOMUNALKA_PUBLIC_URL="https://bot.example.org", KOMUNALKA_TELEGRAM_WEBHOOK_SECRET=SECRET,
                KOMUNALKA_HTTP_HOST="127.0.0.1", KOMUNALKA_HTTP_PORT=str(port),
-               KOMUNALKA_CLAIM_LEASE_SECONDS=str(LEASE_S), KOMUNALKA_CLOCK="2026-11-20T12:00:00+02:00")
+               KOMUNALKA_CLAIM_LEASE_SECONDS=str(LEASE_S), KOMUNALKA_CLOCK=CLOCK)
     return BotProcess(env, port)
 
 
@@ -92,3 +103,40 @@ async def test_two_processes_answer_every_update_once_and_take_over_from_one_tha
             await first.kill()
         code, err = await second.terminate()
     assert code == 0, err
+
+
+async def test_a_residents_later_update_waits_for_the_earlier_one_a_dead_process_recorded(database, telegram):
+    api = telegram
+    survivor = process(database, api)
+    await survivor.start()
+    chat = 7_300_001
+    earlier, later = message_update(chat, "/start"), message_update(chat, "/help")
+    try:
+        app = await build_app(Settings(_env_file=None, database_url=database))
+        async with app.uow_factory() as uow:  # recorded (and answered 200) by a process that died before handling it
+            event_id = str(earlier["update_id"])
+            dead = Claim("a-process-that-died", datetime.now(timezone.utc) + timedelta(seconds=LEASE_S))
+            await uow.inbox.record_many("telegram", [(event_id, json.dumps(earlier))], app.clock(), dead,
+                                        {event_id: str(chat)})
+            await uow.commit()
+        assert await survivor.post(later) == 200  # the resident's next message reaches the live process
+
+        def texts() -> list[str]:
+            return [c.params.get("text", "") for c in api.method_calls("sendMessage")
+                    if int(c.params["chat_id"]) == chat and c.status == 200]
+
+        for _ in range(300):  # both handled: the earlier one once its claim lapsed and the survivor took it over
+            async with app.engine.connect() as connection:
+                if not (await connection.execute(text("SELECT count(*) FROM inbound_events "
+                                                      "WHERE handled_at IS NULL"))).scalar_one():
+                    break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)  # their replies sent
+        await app.close()
+    finally:
+        code, err = await survivor.terminate()
+    assert code == 0, err
+    shown = texts()
+    # /start's greeting first (once: /help, handled after it, needs no greeting), the help last
+    assert shown[0].startswith("Вітаю!") and sum(t.startswith("Вітаю!") for t in shown) == 1, shown
+    assert shown[-1].startswith("Правила передачі показників"), shown

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -38,7 +39,9 @@ class InboxWorker:
         self._batch = batch
         self._look_every_s = look_every_s
         self._queue: list[Recorded] = []
-        self._queued: set[str] = set()
+        self._queued: set[str] = set()  # in the queue, being handled, or held
+        self._held: set[str] = set()
+        self._looked = time.monotonic()
         self._wakeup = asyncio.Event()
         self._look_in_database = True
         self._idle = asyncio.Event()
@@ -55,6 +58,20 @@ class InboxWorker:
 
     def in_hand(self) -> list[str]:
         return list(self._queued)
+
+    def hold(self, items: list[Recorded], seconds: float) -> None:
+        """Keep these events in hand (claimed, renewed) and try them again after ``seconds``: a resident's
+        earlier event, recorded by another process, has not been handled yet."""
+        for item in items:
+            self._queued.add(item.event_id)
+            self._held.add(item.event_id)
+        asyncio.get_running_loop().call_later(seconds, self._take_back, items)
+
+    def _take_back(self, items: list[Recorded]) -> None:
+        self._held.difference_update(item.event_id for item in items)
+        self._queue.extend(items)
+        self._idle.clear()
+        self._wakeup.set()
 
     async def drain(self) -> None:
         """Wait until everything recorded so far has been handled (tests and benchmarks)."""
@@ -74,7 +91,9 @@ class InboxWorker:
                 async with asyncio.timeout(self._look_every_s):  # not wait_for: 3.11's can swallow a cancel
                     await self._wakeup.wait()
             except TimeoutError:
-                self._look_in_database = True  # a dead process's claims may have lapsed
+                pass
+            if time.monotonic() - self._looked >= self._look_every_s:
+                self._look_in_database = True  # a dead process's claims may have lapsed (woken often or not)
             self._wakeup.clear()
             if self._look_in_database and not self._queue:
                 self._look_in_database = False
@@ -86,7 +105,7 @@ class InboxWorker:
                 except BaseException:
                     self._queue = batch + self._queue  # still claimed by us: tried again after the backoff
                     raise
-                self._queued.difference_update(r.event_id for r in batch)
+                self._queued.difference_update(r.event_id for r in batch if r.event_id not in self._held)
                 self._on_progress()
                 if again:
                     for item in again:
@@ -95,10 +114,11 @@ class InboxWorker:
                     raise TryAgainLater(f"{len(again)} event(s) met a database error")
             if self._look_in_database:
                 self._wakeup.set()
-            else:
+            elif not self._held:
                 self._idle.set()
 
     async def _load(self) -> None:
+        self._looked = time.monotonic()
         async with self._uow_factory() as uow:
             pending = await uow.inbox.claim(self._channel, self._claim(), self._now(), self._batch * 5)
             await uow.commit()

@@ -19,6 +19,7 @@ from bot.delivery.adapter import ChannelAdapter, Parsed, Recorded
 from bot.delivery.inbox import InboxWorker
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.recorder import InboxRecorder
+from bot.delivery.send_budget import SendBudget
 from bot.delivery.supervisor import LoopHealth, Supervisor
 from bot.metrics import Metrics
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # an event that fails this often on its own is set aside
 MAX_TRANSIENT_TRIES = 20  # ... and one the database keeps failing, after this many backoffs (about 15 minutes)
 STOP_GRACE_S = 10.0
+WAIT_FOR_EARLIER_S = 0.25  # a resident's event behind an earlier one that another process holds: looked at again
 # the database did not answer: not the event's fault, so it is tried again, not counted against it
 TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError, TimeoutError)
 
@@ -46,7 +48,7 @@ class PipelineSettings:
 class Pipeline:
     def __init__(self, adapter: ChannelAdapter, service: ConversationService,
                  uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime], metrics: Metrics,
-                 health: LoopHealth, settings: PipelineSettings) -> None:
+                 health: LoopHealth, settings: PipelineSettings, budget: SendBudget | None = None) -> None:
         self.adapter = adapter
         self.channel = adapter.name
         self.health = health
@@ -63,7 +65,8 @@ class Pipeline:
                                  on_progress=lambda: health.ok(f"{self.channel}-inbox"))
         self.outbox = OutboxSender(adapter, uow_factory, metrics, self.claim, wall_clock, clock, settings.max_age,
                                    on_progress=lambda: health.ok(f"{self.channel}-outbox"),
-                                   on_settled=lambda: health.ok(f"{self.channel}-outbox-settle"))
+                                   on_settled=lambda: health.ok(f"{self.channel}-outbox-settle"), budget=budget)
+        self.budget = self.outbox.budget  # the bot's send budget on this platform: replies and reminders
 
     def claim(self) -> Claim:
         return Claim(self._settings.owner, wall_clock() + self._settings.lease)
@@ -141,19 +144,50 @@ class Pipeline:
 
     async def accept(self, event_id: str, payload: str, parsed: object = None) -> bool:
         """Record a webhook's event (True when new) and hand it to the worker; raises if it was not kept."""
-        new = await self.recorder.record(event_id, payload)
+        item = Recorded(event_id, payload, parsed)
+        new = await self.recorder.record(event_id, payload, self._chat(item))
         if new:
-            self.inbox.notify(Recorded(event_id, payload, parsed))
+            self.inbox.notify(item)
         return new
 
     async def record_polled(self, events: list[tuple[str, str]]) -> None:
         """Record what a poll brought, before the next poll confirms it to the platform."""
+        chats = {event_id: chat for event_id, payload in events
+                 if (chat := self._chat(Recorded(event_id, payload))) is not None}
         async with self._uow_factory() as uow:
-            new = await uow.inbox.record_many(self.channel, events, self._clock(), self.claim())
+            new = await uow.inbox.record_many(self.channel, events, self._clock(), self.claim(), chats)
             await uow.commit()
         for event_id, payload in events:
             if event_id in new:  # claimed by us: handled from memory
                 self.inbox.notify(Recorded(event_id, payload))
+
+    def _chat(self, item: Recorded) -> str | None:
+        """Whose event it is, recorded with it when several processes serve: a resident's later events wait."""
+        if self._settings.single_process:  # one process handles what it recorded in the order recorded
+            return None
+        chat = self.adapter.sender(item)
+        return chat.chat_id if chat is not None else None
+
+    async def _in_order(self, steps: list[tuple[Inbound, Recorded, Parsed]]
+                        ) -> list[tuple[Inbound, Recorded, Parsed]]:
+        """The steps that may run now, in the order recorded; a resident whose earlier event is still
+        waiting elsewhere (another process recorded it, or holds it) has this batch's events held back."""
+        if self._settings.single_process:
+            return steps
+        async with self._uow_factory() as uow:
+            waiting = await uow.inbox.waiting(self.channel, list({event.chat.chat_id for event, _, _ in steps}))
+        here = {item.event_id for _, item, _ in steps}
+        oldest: dict[str, str] = {}
+        for chat, event_id in waiting:
+            oldest.setdefault(chat, event_id)
+        behind = {chat for chat, event_id in oldest.items() if event_id not in here}
+        later = [item for event, item, _ in steps if event.chat.chat_id in behind]
+        if later:
+            self._metrics.updates.labels(self.channel, "waiting").inc(len(later))
+            self.inbox.hold(later, WAIT_FOR_EARLIER_S)
+        order = {event_id: n for n, (_, event_id) in enumerate(waiting)}
+        return sorted((s for s in steps if s[0].chat.chat_id not in behind),
+                      key=lambda s: order.get(s[1].event_id, len(order)))
 
     async def _handle_batch(self, batch: list[Recorded]) -> list[Recorded]:
         """Parse, step and send a batch; returns the events to try again after a database error."""
@@ -173,6 +207,7 @@ class Pipeline:
                 steps.append((parsed.event, item, parsed))
         if no_step:
             await self._settle_without_step(no_step)
+        steps = await self._in_order(steps)
         if not steps:
             return []
         outcomes = await self._service.handle_batch([(e, item.event_id) for e, item, _ in steps], claim=self.claim(),

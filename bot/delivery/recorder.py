@@ -25,13 +25,13 @@ class InboxRecorder:
         self._claim = claim
         self._uow_factory = uow_factory
         self._clock = clock
-        self._waiting: list[tuple[str, str, asyncio.Future[bool]]] = []
+        self._waiting: list[tuple[str, str, str | None, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def record(self, event_id: str, payload: str) -> bool:
-        """Durably keep the event; True when it is new, False for a redelivery."""
+    async def record(self, event_id: str, payload: str, chat: str | None = None) -> bool:
+        """Durably keep the event (and whose it is, when known); True when it is new, False for a redelivery."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((event_id, payload, future))
+        self._waiting.append((event_id, payload, chat, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
         return await future
@@ -42,15 +42,15 @@ class InboxRecorder:
             try:
                 async with self._uow_factory() as uow:
                     # claimed by this process at once: it handles them from memory, no one else may
-                    new = await uow.inbox.record_many(self._channel, [(e, p) for e, p, _ in batch], self._clock(),
-                                                      self._claim())
+                    new = await uow.inbox.record_many(self._channel, [(e, p) for e, p, _, _ in batch], self._clock(),
+                                                      self._claim(), {e: c for e, _, c, _ in batch if c})
                     await uow.commit()
             except Exception as exc:
-                for _, _, future in batch:
+                for _, _, _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for event_id, _, future in batch:
+            for event_id, _, _, future in batch:
                 if not future.done():
                     future.set_result(event_id in new)
                     new.discard(event_id)  # the same update twice in one batch: the second is a repeat
