@@ -8,7 +8,9 @@ skipped, unfinished ones resume where they stopped. Kept readings are also hande
 around the clock (a window can open at midnight), and at start.
 
 On PostgreSQL a session advisory lock lets only one process run campaigns; with SQLite one process
-serves the bot (see README).
+serves the bot (see README). A process that finds the lock taken tries again every claim lease while
+the other runs: the lock goes with its holder's connection, so a campaign whose process died is taken
+over as soon as its inbox and outbox are, not at the next hourly tick.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ async def campaign_lock(engine: AsyncEngine) -> AsyncIterator[bool]:
         yield True
         return
     async with engine.connect() as connection:
+        # no transaction left open for the campaign's hour: a server's idle_in_transaction_session_timeout
+        # would end the session, and the lock with it, while this process still runs the campaign
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
         got = bool((await connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
                                              {"key": CAMPAIGN_LOCK_KEY})).scalar())
         try:
@@ -51,7 +56,6 @@ async def campaign_lock(engine: AsyncEngine) -> AsyncIterator[bool]:
         finally:
             if got:
                 await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": CAMPAIGN_LOCK_KEY})
-            await connection.commit()
 
 
 async def run_locked(engine: AsyncEngine, runner: ReminderRunner, dry_run: bool = False) -> RunReport | None:
@@ -71,6 +75,7 @@ class ReminderScheduler:
         self._hand_in_kept = hand_in_kept
         self._with_campaigns = with_campaigns
         self._timezone = app.settings.zone
+        self._standby = timedelta(seconds=app.settings.claim_lease_seconds)
         self._scheduler = AsyncIOScheduler(timezone=self._timezone)
         self._running: set[asyncio.Task[object]] = set()
 
@@ -91,7 +96,13 @@ class ReminderScheduler:
         await self._guarded("kept-readings", self._hand_in_kept)
 
     async def _campaigns(self) -> None:
-        await self._guarded("reminders", lambda: run_locked(self._app.engine, self._runner))
+        await self._guarded("reminders", self._run_or_stand_by)
+
+    async def _run_or_stand_by(self) -> None:
+        if await run_locked(self._app.engine, self._runner) is None and self._scheduler.running:
+            # another process runs them; one job id, so the hourly tick and this never make two chains
+            self._scheduler.add_job(self._campaigns, "date", id="reminders-standby", replace_existing=True,
+                                    run_date=datetime.now(self._timezone) + self._standby, misfire_grace_time=3600)
 
     async def _guarded(self, name: str, job: Callable[[], Awaitable[object]]) -> None:
         """A failing run is logged by class, shows in /healthz and is tried again after a backoff
@@ -116,7 +127,7 @@ class ReminderScheduler:
     async def stop(self) -> None:
         """Let the sends in hand finish, briefly; the campaign resumes at the next start."""
         self._runner.stop()
-        self._scheduler.shutdown(wait=False)
+        self._scheduler.pause()  # no new runs; shutting down first would cancel the running ones (APScheduler 3)
         running = list(self._running)
         try:
             async with asyncio.timeout(STOP_GRACE_S):
@@ -125,3 +136,4 @@ class ReminderScheduler:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+        self._scheduler.shutdown(wait=False)
