@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.postgres_admin import postgres_database  # noqa: E402
 from tests.register_files import write_register  # noqa: E402
 
 
@@ -43,22 +44,6 @@ def timed_import(env: dict[str, str], path: Path, work: Path) -> tuple[float, fl
     return seconds, usage.ru_maxrss / 1024, "\n    ".join([summary, *phases])
 
 
-async def _postgres(base: str, action: str, name: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(base)
-    admin = await asyncpg.connect(user=url.username, password=url.password, host=url.host, port=url.port,
-                                  database=url.database)
-    try:
-        if action == "create":
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        else:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 def run(rows: int, database: str, work: Path, postgres: str | None) -> None:
     homes = rows // 5
     first, changed = work / f"register-{rows}.csv", work / f"register-{rows}-changed.csv"
@@ -74,7 +59,7 @@ def run(rows: int, database: str, work: Path, postgres: str | None) -> None:
         assert postgres is not None
         from sqlalchemy.engine import make_url
 
-        asyncio.run(_postgres(postgres, "create", name))
+        asyncio.run(postgres_database(postgres, "create", name))
         env["KOMUNALKA_DATABASE_URL"] = make_url(postgres).set(database=name).render_as_string(hide_password=False)
     try:
         print(f"{rows:,} meter rows ({homes * 2:,} accounts), {database}:")
@@ -84,7 +69,7 @@ def run(rows: int, database: str, work: Path, postgres: str | None) -> None:
             print(f"    {line.split(': ', 1)[1]}")
     finally:
         if database == "postgresql" and postgres:
-            asyncio.run(_postgres(postgres, "drop", name))
+            asyncio.run(postgres_database(postgres, "drop", name))
 
 
 def main() -> None:

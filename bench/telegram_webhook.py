@@ -8,6 +8,10 @@ answers 200, runs the conversation step in a transaction and sends from its outb
 does none of that.
 
     .venv/bin/python bench/telegram_webhook.py [--updates 2000] [--database-url URL]
+    .venv/bin/python bench/telegram_webhook.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+With --postgres, the same run also measures one and two bot processes on a new PostgreSQL database of
+that server, the two behind a round-robin "load balancer" (updates alternate between their ports).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -55,7 +60,8 @@ async def wait_healthy(port: int, proc: asyncio.subprocess.Process) -> None:
     raise SystemExit("bot did not become healthy")
 
 
-async def drive(api: FakeTelegram, port: int, updates: int, concurrency: int, first_chat: int) -> dict[str, float]:
+async def drive(api: FakeTelegram, ports: list[int], updates: int, concurrency: int,
+                first_chat: int) -> dict[str, float]:
     posted: dict[int, float] = {}
     chats = list(range(first_chat, first_chat + updates))
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -69,6 +75,7 @@ async def drive(api: FakeTelegram, port: int, updates: int, concurrency: int, fi
                 chat = queue.get_nowait()
                 body = json.dumps(message_update(chat, "/start"))
                 posted[chat] = time.perf_counter()
+                port = ports[chat % len(ports)]  # a round-robin load balancer
                 async with http.post(f"http://127.0.0.1:{port}/telegram/webhook", data=body, headers={
                         "X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}) as r:
                     if r.status != 200:
@@ -99,37 +106,43 @@ async def drive(api: FakeTelegram, port: int, updates: int, concurrency: int, fi
     }
 
 
-async def run_komunalka(api: FakeTelegram, args: argparse.Namespace, workdir: Path) -> dict[str, float]:
-    port = free_port()
+async def run_komunalka(api: FakeTelegram, args: argparse.Namespace, workdir: Path, database_url: str,
+                        processes: int = 1, first_chat: int = 1_000_000) -> dict[str, float]:
+    ports = [free_port() for _ in range(processes)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOMUNALKA_")}
-    env.update(KOMUNALKA_DATABASE_URL=args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+    env.update(KOMUNALKA_DATABASE_URL=database_url,
                KOMUNALKA_TELEGRAM_TOKEN=api.token, KOMUNALKA_TELEGRAM_API_URL=api.url,
                KOMUNALKA_PUBLIC_URL="https://bench.invalid", KOMUNALKA_TELEGRAM_WEBHOOK_SECRET=SECRET,
-               KOMUNALKA_HTTP_HOST="127.0.0.1", KOMUNALKA_HTTP_PORT=str(port), KOMUNALKA_LOG_LEVEL="WARNING",
+               KOMUNALKA_HTTP_HOST="127.0.0.1", KOMUNALKA_LOG_LEVEL="WARNING",
                # replies take slots of the bot's send budget: at Telegram's 30 a second this would measure the
                # limit, not the bot (the echo bot has none); the highest rate the settings allow keeps it out of the way
                KOMUNALKA_TELEGRAM_RATE="1000")
-    proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "run_bot.py"), "run", env=env, cwd=workdir)
-    return await measure(api, args, port, proc, first_chat=1_000_000)
+    procs = [await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "run_bot.py"), "run", cwd=workdir,
+                                                  env={**env, "KOMUNALKA_HTTP_PORT": str(port)}) for port in ports]
+    return await measure(api, args, ports, procs, first_chat)
 
 
 async def run_bare(api: FakeTelegram, args: argparse.Namespace) -> dict[str, float]:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "bench" / "bare_aiogram_echo.py"),
                                                 "--api", api.url, "--token", api.token, "--port", str(port))
-    return await measure(api, args, port, proc, first_chat=2_000_000)
+    return await measure(api, args, [port], [proc], first_chat=2_000_000)
 
 
-async def measure(api: FakeTelegram, args: argparse.Namespace, port: int, proc: asyncio.subprocess.Process,
-                  first_chat: int) -> dict[str, float]:
-    """Warm the bot up, measure it, stop it: the same for both bots."""
+async def measure(api: FakeTelegram, args: argparse.Namespace, ports: list[int],
+                  procs: list[asyncio.subprocess.Process], first_chat: int) -> dict[str, float]:
+    """Warm the bot up, measure it, stop it: the same for every bot."""
     try:
-        await wait_healthy(port, proc)
-        await drive(api, port, args.warmup, args.concurrency, 1)
-        return await drive(api, port, args.updates, args.concurrency, first_chat)
+        for port, proc in zip(ports, procs):
+            await wait_healthy(port, proc)
+        await drive(api, ports, args.warmup, args.concurrency, first_chat + 500_000)
+        return await drive(api, ports, args.updates, args.concurrency, first_chat)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        await proc.wait()
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            await proc.wait()
+        api.calls.clear()
 
 
 async def main() -> None:
@@ -138,21 +151,46 @@ async def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=40)
     parser.add_argument("--database-url", help="default: a new SQLite file")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL: also 1 and 2 processes on a new database of it")
     args = parser.parse_args()
+    results: list[tuple[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         api = FakeTelegram()
         await api.start()
         try:
-            bare = await run_bare(api, args)
-            api.calls.clear()
-            ours = await run_komunalka(api, args, Path(tmp))
+            results.append(("bare aiogram echo", await run_bare(api, args)))
+            url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            results.append(("komunalka" if args.database_url else "komunalka, SQLite",
+                            await run_komunalka(api, args, Path(tmp), url)))
+            if args.postgres:
+                results += await run_postgres(api, args, Path(tmp))
         finally:
             await api.stop()
     print(f"{args.updates} /start updates from {args.updates} residents, {args.concurrency} connections")
-    print(f"{'':24}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, result in (("bare aiogram echo", bare), ("komunalka", ours)):
-        print(f"{name:24}{result['updates_per_s']:>12.0f}{result['p50_ms']:>10.1f}{result['p99_ms']:>10.1f}")
-    print(f"throughput ratio komunalka / bare aiogram: {ours['updates_per_s'] / bare['updates_per_s']:.2f}")
+    print(f"{'':32}{'updates/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'÷ bare':>8}")
+    bare = results[0][1]["updates_per_s"]
+    for name, result in results:
+        print(f"{name:32}{result['updates_per_s']:>12.0f}{result['p50_ms']:>10.1f}{result['p99_ms']:>10.1f}"
+              f"{result['updates_per_s'] / bare:>8.2f}")
+
+
+async def run_postgres(api: FakeTelegram, args: argparse.Namespace,
+                       workdir: Path) -> list[tuple[str, dict[str, float]]]:
+    from sqlalchemy.engine import make_url
+
+    from tests.postgres_admin import postgres_database
+
+    measured = []
+    for processes, first_chat in ((1, 3_000_000), (2, 4_000_000)):
+        name = f"komunalka_webhook_{uuid.uuid4().hex[:8]}"
+        await postgres_database(args.postgres, "create", name)
+        try:
+            url = make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+            label = f"komunalka, PostgreSQL, {processes} proc."
+            measured.append((label, await run_komunalka(api, args, workdir, url, processes, first_chat)))
+        finally:
+            await postgres_database(args.postgres, "drop", name)
+    return measured
 
 
 if __name__ == "__main__":

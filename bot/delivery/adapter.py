@@ -21,6 +21,9 @@ class Recorded:
     event_id: str
     payload: str
     parsed: object = None  # the platform's parsed form, when it was just received in this process
+    # an earlier event of the same resident was waiting elsewhere when this one was recorded (or this one was
+    # taken over from another process): the batch looks again before stepping it
+    check_order: bool = False
 
 
 @dataclass(frozen=True)

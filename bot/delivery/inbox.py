@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 from core.ports import Claim, UnitOfWork
@@ -20,6 +20,24 @@ from bot.delivery.adapter import Recorded
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[list[Recorded]], Awaitable[list[Recorded]]]
+
+
+def chats_behind(waiting: list[tuple[str, str]], here: set[str]) -> set[str]:
+    """Chats whose earliest waiting event (``waiting``: (chat, event id), oldest first) is not one of ``here``:
+    their events among ``here`` must wait for it."""
+    oldest: dict[str, str] = {}
+    for chat, event_id in waiting:
+        oldest.setdefault(chat, event_id)
+    return {chat for chat, event_id in oldest.items() if event_id not in here}
+
+
+async def behind_others(uow: UnitOfWork, channel: str, chats: Mapping[str, str]) -> set[str]:
+    """Of events just recorded in ``uow`` (event id → chat), those behind an earlier event of their resident
+    that is waiting elsewhere; one query, in the recording transaction."""
+    if not chats:
+        return set()
+    behind = chats_behind(await uow.inbox.waiting(channel, list(set(chats.values()))), set(chats))
+    return {event_id for event_id, chat in chats.items() if chat in behind}
 
 
 class TryAgainLater(Exception):
@@ -124,6 +142,6 @@ class InboxWorker:
             await uow.commit()
         self._on_progress()
         for event_id, payload in pending:
-            self.notify(Recorded(event_id, payload))
+            self.notify(Recorded(event_id, payload, check_order=True))  # perhaps another process's
         if len(pending) == self._batch * 5:
             self._look_in_database = True

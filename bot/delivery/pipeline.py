@@ -16,7 +16,7 @@ from core.events import ChatRef, Inbound
 from core.ports import Claim, UnitOfWork
 from core.service import ConversationService, Deferred, Outcome
 from bot.delivery.adapter import ChannelAdapter, Parsed, Recorded
-from bot.delivery.inbox import InboxWorker
+from bot.delivery.inbox import InboxWorker, behind_others, chats_behind
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.recorder import InboxRecorder
 from bot.delivery.send_budget import SendBudget
@@ -144,10 +144,9 @@ class Pipeline:
 
     async def accept(self, event_id: str, payload: str, parsed: object = None) -> bool:
         """Record a webhook's event (True when new) and hand it to the worker; raises if it was not kept."""
-        item = Recorded(event_id, payload, parsed)
-        new = await self.recorder.record(event_id, payload, self._chat(item))
+        new, behind = await self.recorder.record(event_id, payload, self._chat(Recorded(event_id, payload, parsed)))
         if new:
-            self.inbox.notify(item)
+            self.inbox.notify(Recorded(event_id, payload, parsed, check_order=behind))
         return new
 
     async def record_polled(self, events: list[tuple[str, str]]) -> None:
@@ -156,10 +155,11 @@ class Pipeline:
                  if (chat := self._chat(Recorded(event_id, payload))) is not None}
         async with self._uow_factory() as uow:
             new = await uow.inbox.record_many(self.channel, events, self._clock(), self.claim(), chats)
+            behind = await behind_others(uow, self.channel, {e: c for e, c in chats.items() if e in new})
             await uow.commit()
         for event_id, payload in events:
             if event_id in new:  # claimed by us: handled from memory
-                self.inbox.notify(Recorded(event_id, payload))
+                self.inbox.notify(Recorded(event_id, payload, check_order=event_id in behind))
 
     def _chat(self, item: Recorded) -> str | None:
         """Whose event it is, recorded with it when several processes serve: a resident's later events wait."""
@@ -171,16 +171,15 @@ class Pipeline:
     async def _in_order(self, steps: list[tuple[Inbound, Recorded, Parsed]]
                         ) -> list[tuple[Inbound, Recorded, Parsed]]:
         """The steps that may run now, in the order recorded; a resident whose earlier event is still
-        waiting elsewhere (another process recorded it, or holds it) has this batch's events held back."""
-        if self._settings.single_process:
+        waiting elsewhere (another process recorded it, or holds it) has this batch's events held back.
+
+        Asked only of a batch with an event that was behind another when recorded, or taken over: the
+        common case costs no query here (the recording transaction asked)."""
+        if self._settings.single_process or not any(item.check_order for _, item, _ in steps):
             return steps
         async with self._uow_factory() as uow:
             waiting = await uow.inbox.waiting(self.channel, list({event.chat.chat_id for event, _, _ in steps}))
-        here = {item.event_id for _, item, _ in steps}
-        oldest: dict[str, str] = {}
-        for chat, event_id in waiting:
-            oldest.setdefault(chat, event_id)
-        behind = {chat for chat, event_id in oldest.items() if event_id not in here}
+        behind = chats_behind(waiting, {item.event_id for _, item, _ in steps})
         later = [item for event, item, _ in steps if event.chat.chat_id in behind]
         if later:
             self._metrics.updates.labels(self.channel, "waiting").inc(len(later))

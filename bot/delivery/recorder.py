@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from core.ports import Claim, UnitOfWork
+from bot.delivery.inbox import behind_others
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,13 @@ class InboxRecorder:
         self._claim = claim
         self._uow_factory = uow_factory
         self._clock = clock
-        self._waiting: list[tuple[str, str, str | None, asyncio.Future[bool]]] = []
+        self._waiting: list[tuple[str, str, str | None, asyncio.Future[tuple[bool, bool]]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def record(self, event_id: str, payload: str, chat: str | None = None) -> bool:
-        """Durably keep the event (and whose it is, when known); True when it is new, False for a redelivery."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    async def record(self, event_id: str, payload: str, chat: str | None = None) -> tuple[bool, bool]:
+        """Durably keep the event (and whose it is, when known): whether it is new (not a redelivery), and
+        whether an earlier event of its resident was waiting elsewhere then (``inbox.behind_others``)."""
+        future: asyncio.Future[tuple[bool, bool]] = asyncio.get_running_loop().create_future()
         self._waiting.append((event_id, payload, chat, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
@@ -42,8 +44,10 @@ class InboxRecorder:
             try:
                 async with self._uow_factory() as uow:
                     # claimed by this process at once: it handles them from memory, no one else may
+                    chats = {e: c for e, _, c, _ in batch if c}
                     new = await uow.inbox.record_many(self._channel, [(e, p) for e, p, _, _ in batch], self._clock(),
-                                                      self._claim(), {e: c for e, _, c, _ in batch if c})
+                                                      self._claim(), chats)
+                    behind = await behind_others(uow, self._channel, {e: c for e, c in chats.items() if e in new})
                     await uow.commit()
             except Exception as exc:
                 for _, _, _, future in batch:
@@ -52,5 +56,5 @@ class InboxRecorder:
                 continue
             for event_id, _, _, future in batch:
                 if not future.done():
-                    future.set_result(event_id in new)
+                    future.set_result((event_id in new, event_id in behind))
                     new.discard(event_id)  # the same update twice in one batch: the second is a repeat
