@@ -31,7 +31,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -50,6 +49,7 @@ from bot.settings import Settings  # noqa: E402
 from bot.telegram.channel import TelegramChannel  # noqa: E402
 from storage.database import create_engine  # noqa: E402
 from storage.send_slots import PostgresSlots  # noqa: E402
+from tests.postgres_admin import postgres_database  # noqa: E402
 from tests.campaign_senders import heat_campaign, send_campaign, start_campaign  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 from tests.reminder_seed import seed  # noqa: E402
@@ -143,25 +143,9 @@ async def warm_up(app: App, channel: TelegramChannel) -> None:
 
 
 async def fresh_database(base: str) -> tuple[str, str]:
-    url = make_url(base)
     name = f"komunalka_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(user=url.username, password=url.password, host=url.host, port=url.port,
-                                  database=url.database)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return url.set(database=name).render_as_string(hide_password=False), name
-
-
-async def drop_database(base: str, name: str) -> None:
-    url = make_url(base)
-    admin = await asyncpg.connect(user=url.username, password=url.password, host=url.host, port=url.port,
-                                  database=url.database)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await postgres_database(base, "create", name)
+    return make_url(base).set(database=name).render_as_string(hide_password=False), name
 
 
 async def replies(budget: SendBudget, api: FakeTelegram, every_s: float, done: asyncio.Event) -> list[float]:
@@ -229,7 +213,7 @@ async def campaign(kind: str, args: argparse.Namespace) -> None:
                 await process.wait()
         await app.close()
         await api.stop()
-        await drop_database(args.database_url, name)
+        await postgres_database(args.database_url, "drop", name)
     sent = api.sent()
     reminders = [c for c in sent if int(c.params["chat_id"]) < REPLY_CHATS]
     reminded = Counter(int(c.params["chat_id"]) for c in reminders)
@@ -269,7 +253,7 @@ async def main() -> None:
             for kind in kinds:
                 await round_trips(kind, database, args.redis_url, args.round_trips)
         finally:
-            await drop_database(args.database_url, name)
+            await postgres_database(args.database_url, "drop", name)
     for kind in kinds:
         await campaign(kind, args)
 

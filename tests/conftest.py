@@ -29,6 +29,17 @@ class Clock:
 
 
 @pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    """run_bot.py's environment for a command run as a process: a new SQLite file, the clock frozen in November."""
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KOMUNALKA_")}
+    clean.update(KOMUNALKA_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
+                 KOMUNALKA_CLOCK="2026-11-20T12:00:00+02:00")
+    return clean
+
+
+@pytest.fixture
 def suppliers():
     return load_suppliers()
 

@@ -27,14 +27,6 @@ DEMO = ROOT / "demo" / "register.csv"
 DEMO_PAYMENTS = ROOT / "demo" / "payments.csv"
 
 
-@pytest.fixture
-def env(tmp_path):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KOMUNALKA_")}
-    clean.update(KOMUNALKA_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
-                 KOMUNALKA_CLOCK="2026-11-20T12:00:00+02:00")
-    return clean
-
-
 def run(env, *args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), *args], input=stdin, env=env, cwd=cwd or ROOT,
                           capture_output=True, text=True, timeout=120)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from contextlib import aclosing
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -65,13 +64,6 @@ async def _insert(engine: AsyncEngine, table: Any, count: int, chunk: int, row: 
     for first in range(1, count + 1, chunk):
         async with engine.begin() as conn:
             await conn.execute(insert(table), [row(n) for n in range(first, min(first + chunk, count + 1))])
-
-
-@pytest.fixture
-def env(tmp_path):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KOMUNALKA_")}
-    clean.update(KOMUNALKA_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}")
-    return clean
 
 
 async def seeded(env, count: int) -> AsyncEngine:

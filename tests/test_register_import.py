@@ -143,15 +143,15 @@ async def test_accounts_that_conflict_across_pages_of_the_staging_table_are_foun
     assert found == [f"r.csv:{len(lines)}: account 100000000000000 conflicts with line 2 (address differ)"]
 
 
-def test_the_command_prints_no_progress_when_not_on_a_terminal_and_a_line_when_it_is(env_db, tmp_path):
+def test_the_command_prints_no_progress_when_not_on_a_terminal_and_a_line_when_it_is(env, tmp_path):
     path = tmp_path / "register.csv"
     write_register(path, 50)
-    piped = run(env_db, "accounts", "import", str(path))
+    piped = run(env, "accounts", "import", str(path))
     assert piped.returncode == 0 and "\r" not in piped.stderr and "checking…" not in piped.stderr
     primary, secondary = pty.openpty()
     try:
         done = subprocess.run([sys.executable, str(ROOT / "run_bot.py"), "accounts", "import", str(path)],
-                              env=env_db, stdout=subprocess.PIPE, stderr=secondary, text=True, timeout=120)
+                              env=env, stdout=subprocess.PIPE, stderr=secondary, text=True, timeout=120)
         os.close(secondary)
         shown = b""
         while True:
@@ -169,19 +169,11 @@ def test_the_command_prints_no_progress_when_not_on_a_terminal_and_a_line_when_i
     assert "250 meter row(s): added 0" in done.stdout  # the piped run imported them
 
 
-def test_a_cell_over_the_csv_limit_is_refused_by_the_command_without_a_traceback(env_db, tmp_path):
+def test_a_cell_over_the_csv_limit_is_refused_by_the_command_without_a_traceback(env, tmp_path):
     path = tmp_path / "register.csv"
     path.write_text(DEMO.read_text() + "heat,100000000000009," + "x" * 140_000 + ",1,,M,heating,,1,2026-01-01\n")
-    result = run(env_db, "accounts", "import", str(path))
+    result = run(env, "accounts", "import", str(path))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
         f"{path}:9: a field is longer than 131072 characters: not a register row",
         f"{path}: refused, nothing imported (1 problem(s))"]
-
-
-@pytest.fixture
-def env_db(tmp_path):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KOMUNALKA_")}
-    clean.update(KOMUNALKA_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'k.db'}",
-                 KOMUNALKA_CLOCK="2026-11-20T12:00:00+02:00")
-    return clean
