@@ -123,6 +123,19 @@ async def _drop_postgres(base: str, name: str) -> None:
         await admin.close()
 
 
+@pytest.fixture
+async def postgres():
+    """A fresh, empty database on the PostgreSQL test server (its URL), dropped afterwards; skipped without one."""
+    made = await _postgres_database()
+    if isinstance(made, str):
+        pytest.skip(made)
+    url, name = made
+    try:
+        yield url
+    finally:
+        await _drop_postgres(url, name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request, tmp_path):
     """A real, empty database: a SQLite file, and the PostgreSQL server where one answers."""

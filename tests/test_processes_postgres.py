@@ -29,31 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from storage.models import AccountRow, LinkRow, ResidentRow
-from tests.conftest import _drop_postgres, _postgres_database
 from tests.fake_telegram import FakeTelegram, message_update
 from tests.test_telegram_process import ROOT, SECRET, free_port, wait_for
 from tests.test_two_processes import CLOCK, DEMO, LEASE_S, accounts_import
 
 CLOSING_DAY = "2026-11-27T10:00:00+02:00"  # heat's "closing" campaign is due
 HELD = ("sendMessage", "editMessageText")  # what a resident sees arrives by these
-
-
-@pytest.fixture
-async def postgres():
-    made = await _postgres_database()
-    if isinstance(made, str):
-        pytest.skip(made)
-    url, name = made
-    try:
-        yield url
-    finally:
-        await _drop_postgres(url, name)
 
 
 class Served:

@@ -30,7 +30,7 @@ from bot.settings import Settings
 from bot.telegram.channel import TelegramChannel
 from storage.database import create_engine, migrate
 from tests.campaign_senders import send_campaign, start_campaign
-from tests.conftest import KYIV, _drop_postgres, _postgres_database
+from tests.conftest import KYIV
 from tests.fake_telegram import FakeTelegram
 from tests.reminder_seed import seed
 
@@ -58,17 +58,12 @@ async def _redis_url() -> str:
 
 
 @pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
+async def postgres_url(postgres) -> str:
     """A fresh, migrated database on the test server."""
-    made = await _postgres_database()
-    if isinstance(made, str):
-        pytest.skip(made)
-    url, name = made
-    engine = create_engine(url)
+    engine = create_engine(postgres)
     await migrate(engine)
     await engine.dispose()
-    yield url
-    await _drop_postgres(url, name)
+    return postgres
 
 
 @pytest.fixture

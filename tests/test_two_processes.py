@@ -16,7 +16,6 @@ from sqlalchemy import text
 from core.ports import Claim
 from bot.bootstrap import build_app
 from bot.settings import Settings
-from tests.conftest import _drop_postgres, _postgres_database
 from tests.fake_telegram import message_update
 from tests.test_telegram_process import ROOT, SECRET, BotProcess, free_port, wait_for
 
@@ -37,16 +36,9 @@ async def accounts_import(url: str, register: Path) -> None:
 
 
 @pytest.fixture
-async def database():
-    made = await _postgres_database()
-    if isinstance(made, str):
-        pytest.skip(made)
-    url, name = made
-    try:
-        await accounts_import(url, DEMO)
-        yield url
-    finally:
-        await _drop_postgres(url, name)
+async def database(postgres):
+    await accounts_import(postgres, DEMO)
+    return postgres
 
 
 def process(url: str, api) -> BotProcess:
