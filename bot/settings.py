@@ -42,6 +42,18 @@ class Settings(BaseSettings):
     # PostgreSQL database holds it, and SQLite's one process keeps it in memory
     redis_url: SecretStr | None = None
 
+    # meter photos (evidence beside a reading; see README "Meter photos")
+    photo_dir: Path | None = None  # default: a "photos" folder beside the SQLite file, else ./photos
+    photo_max_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024, le=20 * 1024 * 1024)  # Telegram's cap: 20 MB
+    photo_fetch_timeout_seconds: float = Field(default=20, gt=0, le=300)
+    photo_retention_days: int = Field(default=3 * 365, ge=1)  # `run_bot.py photos purge` removes older ones
+    # Viber's media URLs are fetched only from public addresses; true only against a fake Viber on this machine
+    viber_media_local: bool = False
+    ocr: bool = True  # suggest the value read from a photo when the [ocr] extra is installed
+    ocr_time_limit_seconds: float = Field(default=10, gt=0, le=120)
+    # the operator's bearer token for GET /photos/NAME; without one, photos are not served over HTTP
+    operator_token: SecretStr | None = None
+
     # the delivery pipeline
     outbox_max_age_hours: float = Field(default=24, gt=0, le=24 * 30)  # a reply not sent by then is set aside
     claim_lease_seconds: float = Field(default=30, ge=1, le=3600)  # a dead process's claims lapse after this

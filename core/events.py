@@ -10,8 +10,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
+from core.meter_photo import Seen
 from core.money import Money
 from core.periods import Period
 
@@ -58,12 +60,33 @@ class CancelRequested:
     chat: ChatRef
 
 
+class PhotoProblem(StrEnum):
+    """Why a picture the resident sent cannot be kept."""
+
+    TOO_LARGE = "too_large"  # over the size limit
+    NOT_IMAGE = "not_image"  # not a picture the bot can read (a PDF, a video, a broken file)
+    UNAVAILABLE = "unavailable"  # the platform did not give it in time (or gave a URL the bot must not fetch)
+
+
 @dataclass(frozen=True)
 class PhotoReceived:
-    """A picture the resident sent; ``ref`` is the platform's handle for it (a file id or URL)."""
+    """A picture the resident sent; ``ref`` is the platform's handle for it (a file id or URL).
+
+    The channel sets ``problem`` when the platform already says the picture cannot be kept (its size);
+    the pipeline fetches the rest before the step runs (bot/photos/intake.py): then ``photo`` is the stored
+    photo's name, or ``problem`` says why there is none, and ``seen`` is what recognition read on it (None:
+    recognition is not installed, or did not finish in time).
+    """
 
     chat: ChatRef
     ref: str
+    problem: PhotoProblem | None = None
+    photo: str | None = None
+    seen: tuple[Seen, ...] | None = None
+
+    @property
+    def fetched(self) -> bool:
+        return self.photo is not None or self.problem is not None
 
 
 @dataclass(frozen=True)

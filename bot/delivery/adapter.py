@@ -8,12 +8,20 @@ from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
-from core.events import ChatRef, Inbound
+from core.events import ChatRef, Inbound, PhotoProblem
 from core.service import Outcome
 from bot.delivery.results import SendResult
 
 if TYPE_CHECKING:
     from bot.delivery.pipeline import Pipeline
+
+
+class PhotoRefused(Exception):
+    """A resident's picture the channel could not fetch; ``problem`` is what the resident is told."""
+
+    def __init__(self, problem: PhotoProblem, detail: str = "") -> None:
+        super().__init__(f"{problem.value}{': ' + detail if detail else ''}")
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -58,5 +66,9 @@ class ChannelAdapter(Protocol):
 
     async def acknowledge(self, token: str, outcome: Outcome | None = None) -> None:
         """Answer the platform's token (a button press); ``outcome`` is what the event brought, if anything."""
+
+    async def fetch_photo(self, ref: str, max_bytes: int, timeout_s: float) -> bytes:
+        """The bytes of a picture a resident sent (``PhotoReceived.ref``); raises PhotoRefused when it cannot
+        be had: over ``max_bytes``, not a picture, or not given within ``timeout_s``."""
 
     async def close(self) -> None: ...
