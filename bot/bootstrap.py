@@ -16,6 +16,9 @@ from bot.delivery.send_budget import SlotStore
 from bot.delivery.slots_in_process import InProcessSlots
 from bot.dialogs.chart_drawer import ChartDrawer
 from bot.dialogs.table import CONVERSATION
+from bot.photos.intake import PhotoIntake
+from bot.photos.recognizer import start_recognizer
+from bot.photos.store import LocalPhotoStore, photo_dir
 from bot.settings import Settings
 from storage.database import create_engine, migrate
 from storage.uow import SqlUnitOfWork
@@ -31,9 +34,12 @@ class App:
     clock: Callable[[], datetime]
     charts: ChartDrawer = field(default_factory=ChartDrawer)  # its worker starts at the first chart
     send_slots: SlotStore = field(default_factory=InProcessSlots)  # where the bots' send budgets are kept
+    photos: PhotoIntake | None = None  # residents' meter photos: fetched, kept, read
 
     async def close(self) -> None:
         self.charts.close()
+        if self.photos is not None:
+            await self.photos.close()
         await self.send_slots.close()
         await self.engine.dispose()
 
@@ -72,5 +78,15 @@ async def build_app(settings: Settings) -> App:
     def uow_factory() -> SqlUnitOfWork:
         return SqlUnitOfWork(sessions, write_lock)
 
-    service = ConversationService(uow_factory, CONVERSATION, suppliers, clock, settings.zone)
-    return App(settings, engine, suppliers, service, uow_factory, clock, send_slots=make_send_slots(settings, engine))
+    photos = make_photo_intake(settings)
+    service = ConversationService(uow_factory, CONVERSATION, suppliers, clock, settings.zone, photos=photos.store)
+    return App(settings, engine, suppliers, service, uow_factory, clock, send_slots=make_send_slots(settings, engine),
+               photos=photos)
+
+
+def make_photo_intake(settings: Settings) -> PhotoIntake:
+    """Photos in their folder; recognition when the [ocr] extra is installed (its processes start at the first
+    photo) and not switched off."""
+    store = LocalPhotoStore(photo_dir(settings.database_url, settings.photo_dir))
+    recognizer = start_recognizer(settings.ocr_time_limit_seconds) if settings.ocr else None
+    return PhotoIntake(store, recognizer, settings.photo_max_bytes, settings.photo_fetch_timeout_seconds)

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterable, Callable, Sequence
 from contextlib import aclosing
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO, TypeVar
 from zoneinfo import ZoneInfo
@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     inbox = commands.add_parser("inbox", help="inbound events set aside").add_subparsers(
         dest="inbox_command", metavar="ACTION", required=True)
     inbox.add_parser("failed", help="list inbound events set aside (unreadable, or failing every time)")
+    photos = commands.add_parser("photos", help="residents' meter photos, by the name the export gives") \
+        .add_subparsers(dest="photos_command", metavar="ACTION", required=True)
+    get = photos.add_parser("get", help="write a kept photo to a file")
+    get.add_argument("name", help="the photo's name, from the export's photo column")
+    get.add_argument("--out", type=Path, help="the file to write (default: NAME in this folder; - for stdout)")
+    purge = photos.add_parser("purge", help="remove photos past the retention (KOMUNALKA_PHOTO_RETENTION_DAYS), "
+                                            "photos abandoned with a draft, and files without a record")
+    purge.add_argument("--dry-run", action="store_true", help="count what would be removed; remove nothing")
     commands.add_parser("migrate", help="apply the database migrations and exit (every command applies them first; "
                                         "this one only that, for a deployment step before the bot processes start)")
     remind = commands.add_parser("remind", help="run, once, every reminder campaign due at a moment, and exit")
@@ -164,6 +172,8 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings) 
             return await _outbox(app, args)
         if command == "inbox":
             return await _inbox_failed(app)
+        if command == "photos":
+            return await _photos(app, args)
         if command == "migrate":  # build_app applied them
             print(f"database schema at revision {await schema_revision(app.engine)}")
             return 0
@@ -187,7 +197,7 @@ async def _console(app: App, args: argparse.Namespace) -> int:
     # kept readings are handed in (or expired) by whatever runs first: the console needs no token
     await hand_in_kept_readings(app)
     await ConsoleChannel(app.service, sys.stdout, args.chat, uow_factory=app.uow_factory,
-                         charts=app.charts).run(sys.stdin)
+                         charts=app.charts, photos=app.photos).run(sys.stdin)
     return 0
 
 
@@ -313,6 +323,38 @@ async def _write_file(path: Path, rows: AsyncIterable[ExportRow], zone: ZoneInfo
     return count
 
 
+async def _photos(app: App, args: argparse.Namespace) -> int:
+    from bot.photos.operator import kept_photo
+    from bot.photos.purge import purge_photos
+
+    if app.photos is None:  # build_app always makes it
+        raise RuntimeError("no photo store")
+    if args.photos_command == "purge":
+        retention = timedelta(days=app.settings.photo_retention_days)
+        done = await purge_photos(app.uow_factory, app.photos.store, app.clock(), retention, args.dry_run)
+        verb = "would remove" if args.dry_run else "removed"
+        print(f"photos {verb}: {done.recorded} past the retention ({app.settings.photo_retention_days} days) or "
+              f"abandoned with a draft, {done.unrecorded} without a record, {done.partial} unfinished write(s)")
+        return 0
+    data = await kept_photo(app, args.name)
+    if data is None:
+        print(f"no photo {args.name!r} is kept (a name from the export's photo column; removed photos are gone)",
+              file=sys.stderr)
+        return 1
+    if str(args.out) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    out = args.out or Path(args.name)
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        print(f"{out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"{out}: {len(data)} bytes", file=sys.stderr)
+    return 0
+
+
 async def _remind(app: App, dry_run: bool) -> int:
     from bot.delivery.supervisor import LoopHealth
     from bot.metrics import Metrics
@@ -406,7 +448,7 @@ async def _write_csv(out: TextIO, rows: AsyncIterable[ExportRow], zone: ZoneInfo
         write([text(r.supplier), text(r.account), text(r.meter), text(r.service), text(r.zone), r.period,
                _num(r.reading), _num(r.previous_reading), _num(r.consumption),
                r.submitted_at.astimezone(zone).isoformat(), text(r.channel), text(r.reference),
-               EXPORT_KINDS[r.kind], "yes" if replaced else "", "yes" if r.photo else "",
+               EXPORT_KINDS[r.kind], "yes" if replaced else "", r.photo or "",
                text(r.new_serial or ""), r.new_installed.isoformat() if r.new_installed else ""])
         count += 1
     return count

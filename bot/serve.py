@@ -18,6 +18,7 @@ from bot.delivery.pipeline import Pipeline, PipelineSettings
 from bot.delivery.send_budget import SendBudget, budget_key
 from bot.delivery.supervisor import LoopHealth, Supervisor
 from bot.http_server import HttpServer
+from bot.photos.operator import mount_photos
 from bot.kept_readings import hand_in_kept_readings
 from bot.metrics import Metrics
 from bot.reminders import PlatformSender, ReminderRunner
@@ -70,7 +71,7 @@ def build_pipelines(app: App, channels: list[ChannelAdapter], metrics: Metrics,
         max_age=timedelta(hours=app.settings.outbox_max_age_hours),
         single_process=app.engine.dialect.name == "sqlite")
     return [Pipeline(c, app.service, app.uow_factory, app.clock, metrics, health, settings,
-                     send_budget(app, c.name, health)) for c in channels]
+                     send_budget(app, c.name, health), intake=app.photos) for c in channels]
 
 
 def send_budget(app: App, channel: str, health: LoopHealth) -> SendBudget | None:
@@ -113,6 +114,7 @@ class Server:
         self.scheduler: ReminderScheduler | None = None
         for pipeline in self.pipelines:
             pipeline.adapter.mount(self.http.web, pipeline)
+        mount_photos(self.http.web, app)
 
     def pipeline(self, channel: str) -> Pipeline:
         return next(p for p in self.pipelines if p.channel == channel)

@@ -48,6 +48,7 @@ class Turn:
     notice: Text | None = None  # a short word on the pressed button, for channels that can show one
     table: Mapping[str, Step] = field(default_factory=dict)
     told: list[tuple[int, Reply]] = field(default_factory=list)  # messages for other residents, by id
+    discard: list[str] = field(default_factory=list)  # kept photos no longer wanted: removed once committed
 
     @property
     def session(self) -> dict[str, Any]:
@@ -103,6 +104,7 @@ class Turn:
 
 
 Handler = Callable[[Turn, str], Awaitable[None]]
+PhotoHandler = Callable[[Turn, PhotoReceived], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class Step:
     enter: Callable[[Turn], Awaitable[None]]
     buttons: Mapping[str, Handler] = field(default_factory=dict)
     text: Handler | None = None
-    photo: Handler | None = None
+    photo: PhotoHandler | None = None  # the photo is kept, or its problem known, before the step runs
     numbers: bool = True  # a bare number typed here is the step's input (False: text is a receipt reference)
 
 
@@ -135,6 +137,7 @@ class Conversation:
     home: Handler  # the main menu, where a start ends
     stale: Handler
     unsupported: Handler
+    photo_elsewhere: Handler  # a photo on a step that takes none
 
     async def handle(self, turn: Turn, event: Inbound) -> None:
         turn.table = self.steps
@@ -157,9 +160,13 @@ class Conversation:
                 await self._text(turn, text)
             case ButtonPressed(payload=payload):
                 await self._button(turn, payload)
-            case PhotoReceived(ref=ref):
+            case PhotoReceived() as photo:
                 step = self.steps[turn.step]
-                await (step.photo or self.unsupported)(turn, ref)
+                if step.photo is not None:
+                    await step.photo(turn, photo)
+                else:
+                    turn.discard += [photo.photo] if photo.photo else []
+                    await self.photo_elsewhere(turn, "")
             case UnsupportedReceived(kind=kind):
                 await self.unsupported(turn, kind)
 

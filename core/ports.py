@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -85,6 +85,48 @@ class Residents(Protocol):
 
     async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:
         """Where and in which language to tell another resident something (None: forgotten)."""
+
+
+class PhotoStore(Protocol):
+    """Where the bytes of residents' meter photos are kept (bot/photos/store.py keeps them in a folder).
+
+    A name is unguessable and stable: the export gives it, the operator fetches the photo by it."""
+
+    async def save(self, data: bytes) -> str:
+        """Keep a photo (a JPEG); its new name. Written whole or not at all."""
+
+    async def load(self, name: str) -> bytes | None:
+        """The photo's bytes; None for a name that is not kept (or not a name at all)."""
+
+    async def delete(self, name: str) -> bool:
+        """Remove a photo; False when it was not there."""
+
+    def names(self) -> AsyncIterator[tuple[str, datetime]]:
+        """Every kept photo with when it was written (UTC): for removing photos no record knows."""
+
+    async def remove_partials(self, before: datetime) -> int:
+        """Writes that a crash cut short, begun before ``before``, removed; how many."""
+
+
+class Photos(Protocol):
+    """The records of kept photos: whose they are and which reading they support (the reading's evidence)."""
+
+    async def add(self, name: str, resident_id: int, at: datetime) -> None: ...
+
+    async def known(self, names: list[str]) -> set[str]:
+        """Of these names, those with a record (a photo not yet removed)."""
+
+    async def forget(self, resident_id: int) -> list[str]:
+        """A resident asked to be forgotten: their photos that no handed-in reading needs (a draft's, a reading
+        kept for a later window) lose their records and are cleared from such readings; the names, to remove
+        the files once committed. The rest stay with their readings, no longer the resident's."""
+
+    async def expired(self, readings_before: datetime, loose_before: datetime, limit: int) -> list[str]:
+        """Photos of readings handed in before ``readings_before`` (the retention), and photos that no reading
+        refers to, received before ``loose_before`` (a draft's, abandoned)."""
+
+    async def remove(self, names: list[str]) -> None:
+        """The records gone, and the readings they supported cleared of them (the files are the caller's)."""
 
 
 class Accounts(Protocol):
@@ -401,6 +443,9 @@ class UnitOfWork(Protocol):
 
     @property
     def payments(self) -> Payments: ...
+
+    @property
+    def photos(self) -> Photos: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

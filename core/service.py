@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from core.conversation import Conversation, Turn
 from core.domain import SupplierSpec
 from core.events import ButtonPressed, ChatRef, Inbound, Reply, Text, encode_replies
-from core.ports import Claim, UnitOfWork
+from core.ports import Claim, PhotoStore, UnitOfWork
 from core.resident_locks import ResidentLocks
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class Outcome:
     origin: str = ""  # the message whose button was pressed, as the platform names it
     notice: Text | None = None  # a short word on that button, for channels that can show one
     takes_text: bool = False  # the step the resident is on now takes typed text (a value, not a button's number)
+    discard: tuple[str, ...] = ()  # kept photos the step let go: removed once it is committed
 
 
 class Deferred(Exception):
@@ -45,12 +46,14 @@ class ConversationService:
         suppliers: Mapping[str, SupplierSpec],
         clock: Callable[[], datetime],
         timezone: ZoneInfo,
+        photos: PhotoStore | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._conversation = conversation
         self._suppliers = suppliers
         self._clock = clock
         self._tz = timezone
+        self._photos = photos
         self.locks = ResidentLocks()
 
     async def handle(self, event: Inbound, *, inbound_id: str | None = None, outbox: bool = False,
@@ -66,6 +69,7 @@ class ConversationService:
             async with self._uow_factory() as uow:
                 outcome = await self._step(uow, event, inbound_id, outbox, claim)
                 await uow.commit()
+        await self._discard([outcome])
         return outcome
 
     async def handle_batch(self, items: list[tuple[Inbound, str]], *, outbox: bool = True,
@@ -92,6 +96,7 @@ class ConversationService:
                         await self._step(uow, event, inbound_id, outbox, claim) for event, inbound_id in items
                     ]
                     await uow.commit()
+                await self._discard(outcomes)
                 return outcomes
         except Exception as exc:
             if len(items) == 1 or give_up(exc):
@@ -109,6 +114,18 @@ class ConversationService:
                 results.append(exc)
                 failed.add(event.chat)
         return results
+
+    async def _discard(self, outcomes: list[Outcome] | list[Outcome | Exception]) -> None:
+        """Photos that committed steps let go. Should removing one fail, no record names it any more: the
+        daily purge removes such files (bot/photos/purge.py)."""
+        photos = self._photos
+        if photos is None:
+            return
+        for name in (n for o in outcomes if isinstance(o, Outcome) for n in o.discard):
+            try:
+                await photos.delete(name)
+            except Exception as exc:
+                log.error("removing a photo failed (%s); the purge removes it", exc.__class__.__name__)
 
     async def set_aside(self, channel: str, inbound_id: str, chat: ChatRef | None, error: str, attempts: int,
                         claim: Claim | None = None) -> Outcome | None:
@@ -152,4 +169,4 @@ class ConversationService:
             body = encode_replies(replies, origin=origin, notice=turn.notice)
             outbox_id = await uow.outbox.add(chat, resident.language, body, self._clock(), claim)
         return Outcome(chat, resident.language, replies, outbox_id=outbox_id, origin=origin, notice=turn.notice,
-                       takes_text=self._conversation.takes_text(turn.step))
+                       takes_text=self._conversation.takes_text(turn.step), discard=tuple(turn.discard))

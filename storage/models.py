@@ -117,6 +117,7 @@ class ReadingRow(Base):
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
         Index("ix_readings_meter_period", "meter_id", "period"),
         Index("ix_readings_period_status", "period", "status"),
+        Index("ix_readings_evidence", "evidence"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -135,6 +136,17 @@ class ReadingRow(Base):
     new_serial: Mapped[str | None] = mapped_column(String(40), nullable=True)
     new_installed: Mapped[date | None] = mapped_column(Date, nullable=True)
     new_start: Mapped[Decimal | None] = mapped_column(Milli, nullable=True)
+
+
+class PhotoRow(Base):
+    """A kept meter photo (its bytes are in the photo store, by name); a reading's evidence names it."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    resident_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # None once forgotten
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class InboundEventRow(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import ReadingKind, ReadingStatus
 from core.periods import Period
-from storage.models import AccountRow, MeterRow, ReadingRow, SubmissionRow
+from storage.models import AccountRow, MeterRow, PhotoRow, ReadingRow, SubmissionRow
 
 EXPORT_COLUMNS = ("supplier", "account", "meter", "service", "zone", "period", "reading", "previous_reading",
                   "consumption", "submitted_at", "channel", "reference",
@@ -37,7 +37,7 @@ class ExportRow(NamedTuple):
     channel: str
     reference: str
     kind: ReadingKind
-    photo: bool
+    photo: str | None  # the kept photo's name (`run_bot.py photos get NAME`)
     new_serial: str | None
     new_installed: date | None
 
@@ -55,11 +55,12 @@ async def stream_accepted_readings(
         select(AccountRow.supplier, AccountRow.number, MeterRow.serial, MeterRow.service, MeterRow.zone,
                ReadingRow.period, ReadingRow.value, ReadingRow.previous_value, ReadingRow.consumption,
                ReadingRow.accepted_at, SubmissionRow.channel, SubmissionRow.reference, ReadingRow.kind,
-               ReadingRow.evidence.is_not(None), ReadingRow.new_serial, ReadingRow.new_installed,
+               PhotoRow.name, ReadingRow.new_serial, ReadingRow.new_installed,
                ReadingRow.new_start)
         .join(MeterRow, MeterRow.id == ReadingRow.meter_id)
         .join(AccountRow, AccountRow.id == MeterRow.account_id)
         .join(SubmissionRow, SubmissionRow.id == ReadingRow.submission_id)
+        .outerjoin(PhotoRow, PhotoRow.name == ReadingRow.evidence)  # a photo removed (retention) is not named
         .where(AccountRow.supplier == supplier, ReadingRow.period == str(period),
                ReadingRow.status == ReadingStatus.ACCEPTED.value)
         .order_by(AccountRow.number, MeterRow.serial, MeterRow.zone)
@@ -85,4 +86,4 @@ def _export_row(columns: Any) -> ExportRow:
         # the old meter's last value says nothing of the new one's use; its start reading does
         used = value - new_start if new_start is not None and value >= new_start else None
     return ExportRow(supplier, number, serial, service, zone, period, value, previous, used, at, channel, reference,
-                     ReadingKind(kind), bool(photo), new_serial, new_installed)
+                     ReadingKind(kind), photo, new_serial, new_installed)

@@ -33,6 +33,7 @@ from storage.models import (
     LinkRow,
     MeterRow,
     OutboxRow,
+    PhotoRow,
     ReadingRow,
     ReminderPreferenceRow,
     ResidentRow,
@@ -510,6 +511,43 @@ class SqlOutbox:
         return await self._read((OutboxRow.channel == channel) & (OutboxRow.status == "pending"), limit)
 
 
+_HANDED_IN = (ReadingStatus.ACCEPTED.value, ReadingStatus.REPLACED.value)  # a supplier has had these
+
+
+class SqlPhotos:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, name: str, resident_id: int, at: datetime) -> None:
+        self._s.add(PhotoRow(name=name, resident_id=resident_id, received_at=at))
+        await self._s.flush()
+
+    async def known(self, names: list[str]) -> set[str]:
+        if not names:
+            return set()
+        return set((await self._s.scalars(select(PhotoRow.name).where(PhotoRow.name.in_(names)))).all())
+
+    async def forget(self, resident_id: int) -> list[str]:
+        handed_in = exists().where(ReadingRow.evidence == PhotoRow.name, ReadingRow.status.in_(_HANDED_IN))
+        doomed = list((await self._s.scalars(select(PhotoRow.name).where(
+            PhotoRow.resident_id == resident_id, ~handed_in))).all())
+        await self.remove(doomed)
+        await self._s.execute(update(PhotoRow).where(PhotoRow.resident_id == resident_id).values(resident_id=None))
+        return doomed
+
+    async def expired(self, readings_before: datetime, loose_before: datetime, limit: int) -> list[str]:
+        old_reading = exists().where(ReadingRow.evidence == PhotoRow.name, ReadingRow.submitted_at < readings_before)
+        any_reading = exists().where(ReadingRow.evidence == PhotoRow.name)
+        return list((await self._s.scalars(select(PhotoRow.name).where(
+            old_reading | ((PhotoRow.received_at < loose_before) & ~any_reading)).order_by(PhotoRow.id).limit(limit)
+        )).all())
+
+    async def remove(self, names: list[str]) -> None:
+        for chunk in (names[i:i + 500] for i in range(0, len(names), 500)):
+            await self._s.execute(update(ReadingRow).where(ReadingRow.evidence.in_(chunk)).values(evidence=None))
+            await self._s.execute(delete(PhotoRow).where(PhotoRow.name.in_(chunk)))
+
+
 class SqlUnitOfWork:
     """One transaction. On SQLite it holds the write lock from its first statement to its end."""
 
@@ -532,6 +570,7 @@ class SqlUnitOfWork:
         self.reminders = SqlReminderPreferences(self.session)
         self.campaigns = SqlReminderCampaigns(self.session)
         self.payments = SqlPayments(self.session)
+        self.photos = SqlPhotos(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -151,13 +151,13 @@ async def database_url(request, tmp_path):
 
 
 @pytest.fixture
-async def sql_app(database_url):
+async def sql_app(database_url, tmp_path):
     """The real application (storage, migrations, conversation) on a real database."""
     from bot.bootstrap import build_app
     from bot.settings import Settings
 
     app = await build_app(Settings(database_url=database_url, clock=datetime(2026, 11, 20, 12, tzinfo=KYIV),
-                                   _env_file=None))
+                                   photo_dir=tmp_path / "photos", _env_file=None))
     yield app
     await app.close()
 

@@ -8,6 +8,7 @@ shapes: {"ok": true, "result": ...} or {"ok": false, "error_code": ..., "descrip
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -30,6 +31,16 @@ class Call:
     status: int = 0
 
 
+@dataclass
+class StoredFile:
+    """A file residents sent: getFile tells ``declared_size`` (Telegram's word), the download gives ``data``."""
+
+    file_id: str
+    data: bytes
+    declared_size: int | None
+    path: str
+
+
 class FakeTelegram:
     def __init__(self, token: str = "123456:TEST-token", *, global_rate: float | None = None,
                  per_chat_rate: float | None = None) -> None:
@@ -39,7 +50,7 @@ class FakeTelegram:
         self.blocked: set[int] = set()
         self.retry_after: dict[str, deque[int]] = defaultdict(deque)  # method -> retry_after answers to give
         # method -> failures to give, in turn: "502" (Bot API JSON), "html" (a proxy's page), "drop" (the
-        # connection closes without an answer), "400", "403"
+        # connection closes without an answer), "400", "403", "too_big" (getFile's for a file over 20 MB)
         self.failures: dict[str, deque[str]] = defaultdict(deque)
         self.global_rate = global_rate  # messages a second in all; over it: 429
         self.per_chat_rate = per_chat_rate
@@ -52,6 +63,11 @@ class FakeTelegram:
         self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)  # chat -> message_id -> message
         self.too_old: set[int] = set()  # message ids Telegram no longer lets the bot edit
         self._new_update = asyncio.Event()
+        self.files: dict[str, StoredFile] = {}  # file_id -> a file getFile and /file/bot<token>/<path> give
+        self.download_delay = 0.0  # seconds between a download's first bytes and the rest
+        self.downloads: list[str] = []  # file paths asked for
+        self.download_failures: deque[str] = deque()  # failures to give downloads, in turn: "404", "drop"
+        self._stopping = asyncio.Event()  # ends a slow download's wait
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -59,6 +75,7 @@ class FakeTelegram:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -74,6 +91,7 @@ class FakeTelegram:
         self.hold.clear()
 
     async def stop(self) -> None:
+        self._stopping.set()
         self.release()
         if self._runner:
             await self._runner.cleanup()
@@ -125,6 +143,13 @@ class FakeTelegram:
         self.updates.append(update)
         self._new_update.set()
 
+    def add_file(self, file_id: str, data: bytes, declared_size: int | None = None) -> str:
+        """A file a resident sent, for getFile and the download; ``declared_size`` (default: the real one)
+        is what getFile says. Its file_path comes back."""
+        path = f"photos/file_{len(self.files)}.jpg"
+        self.files[file_id] = StoredFile(file_id, data, len(data) if declared_size is None else declared_size, path)
+        return path
+
     # the API
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -158,10 +183,47 @@ class FakeTelegram:
             return _error(400, "Bad Request: message text is empty")
         if kind == "403":
             return _error(403, "Forbidden: bot was blocked by the user")
+        if kind == "too_big":
+            return _error(400, "Bad Request: file is too big")
         return _error(502, "Bad Gateway")
 
     async def _m_getMe(self, params: dict[str, Any]) -> web.Response:
         return _ok(BOT_USER)
+
+    async def _m_getFile(self, params: dict[str, Any]) -> web.Response:
+        found = self.files.get(str(params.get("file_id")))
+        if found is None:
+            return _error(400, "Bad Request: invalid file_id")
+        answer: dict[str, Any] = {"file_id": found.file_id, "file_unique_id": f"u-{found.file_id}",
+                                  "file_path": found.path}
+        if found.declared_size is not None:
+            answer["file_size"] = found.declared_size
+        return _ok(answer)
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """The file server: the first bytes at once, the rest after ``download_delay``."""
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        found = next((f for f in self.files.values() if f.path == path), None)
+        failure = self.download_failures.popleft() if self.download_failures else None
+        if found is None or failure == "404":
+            return _error(404, "Not Found")
+        if failure is not None:
+            return self._failure(request, failure)
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = len(found.data)
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):  # the bot hung up (its timeout, its limit)
+            await response.write(found.data[:1024])
+            if self.download_delay:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.download_delay)
+            if not self._stopping.is_set():
+                await response.write(found.data[1024:])
+                await response.write_eof()
+        return response
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> web.Response:
         offset = int(params.get("offset") or 0)

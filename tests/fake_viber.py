@@ -1,7 +1,13 @@
-"""A fake Viber REST bot API on 127.0.0.1, and real-format callbacks signed as Viber signs them."""
+"""A fake Viber REST bot API on 127.0.0.1, and real-format callbacks signed as Viber signs them.
+
+It also keeps the pictures residents send, as Viber's media server does: a picture message's ``media``
+is a URL on it (``add_media``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -25,6 +31,17 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
+@dataclass
+class Media:
+    """A picture on the media server, and how it is given."""
+
+    data: bytes
+    content_type: str = "image/jpeg"
+    chunked: bool = False  # no Content-Length: the size shows only as the bytes come
+    delay: float = 0.0  # seconds between the first bytes and the rest
+    redirect: str | None = None  # answered 302 to this URL instead
+
+
 class FakeViber:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
@@ -35,12 +52,16 @@ class FakeViber:
         self.webhook_check_status: int | None = None
         self.failures: dict[str, deque[str]] = defaultdict(deque)  # method -> "drop", "html" or "500", in turn
         self._tokens = itertools.count(5_000_000_000_000_000_000)
+        self.media: dict[str, Media] = {}  # name -> what GET /media/{name} gives
+        self.media_requests: list[str] = []  # names asked for
+        self._stopping = asyncio.Event()  # ends a slow download's wait
         self._runner: web.AppRunner | None = None
         self.url = ""
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/pa/{method}", self._handle)
+        app.router.add_get("/media/{name}", self._media)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -49,6 +70,7 @@ class FakeViber:
         return self.url
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner:
             await self._runner.cleanup()
 
@@ -68,6 +90,40 @@ class FakeViber:
                         return str(b["ActionBody"])
                 raise AssertionError(f"no button {label!r} in {[b['Text'] for b in board['Buttons']]}")
         raise AssertionError("no keyboard sent")
+
+    def add_media(self, name: str, data: bytes = b"", content_type: str = "image/jpeg", *, chunked: bool = False,
+                  delay: float = 0.0, redirect: str | None = None) -> str:
+        """A picture a resident sent; its URL, for a picture message's ``media``."""
+        self.media[name] = Media(data, content_type, chunked, delay, redirect)
+        return self.media_url(name)
+
+    def media_url(self, name: str) -> str:
+        return f"{self.url.removesuffix('/pa')}/media/{name}"
+
+    async def _media(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        self.media_requests.append(name)
+        found = self.media.get(name)
+        if found is None:
+            return web.Response(status=404, text="Not Found")
+        if found.redirect is not None:
+            raise web.HTTPFound(found.redirect)
+        response = web.StreamResponse(headers={"Content-Type": found.content_type})
+        if found.chunked:
+            response.enable_chunked_encoding()
+        else:
+            response.content_length = len(found.data)
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):  # the bot hung up (its timeout, its limit)
+            await response.write(found.data[:1024])
+            if found.delay:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), found.delay)
+            if not self._stopping.is_set():
+                for start in range(1024, len(found.data), 64 * 1024):
+                    await response.write(found.data[start:start + 64 * 1024])
+                await response.write_eof()
+        return response
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

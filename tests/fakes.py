@@ -49,6 +49,7 @@ class Store:
     campaign_runs: dict[tuple[str, str, str], RunState] = field(default_factory=dict)
     deliveries: dict[tuple[int, str, str, str], str] = field(default_factory=dict)  # (resident, sup, period, campaign)
     billing: list[BillingEntry] = field(default_factory=list)  # in import order, as SQL's ids go
+    photos: dict[str, dict] = field(default_factory=dict)  # name -> resident_id, received_at (UTC)
     next_id: int = 1
     commits: int = 0
 
@@ -79,6 +80,7 @@ class Store:
             inbox_rows={k: dict(v) for k, v in self.inbox_rows.items()},
             outbox_rows={k: dict(v) for k, v in self.outbox_rows.items()},
             campaign_runs=dict(self.campaign_runs), deliveries=dict(self.deliveries), billing=list(self.billing),
+            photos={k: dict(v) for k, v in self.photos.items()},
         )
 
 
@@ -99,6 +101,7 @@ class FakeUnitOfWork:
         self.outbox = _Outbox(self.work)
         self.campaigns = _Campaigns(self.work)
         self.payments = _Payments(self.work)
+        self.photos = _Photos(self.work)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -564,3 +567,47 @@ class _Payments:
 def _implements_the_port(uow: FakeUnitOfWork) -> UnitOfWork:
     """Never called: mypy checks here that the fake implements the same ports as storage/uow.py."""
     return uow
+
+
+class _Photos:
+    """A reading's evidence is in its submission (NewReading), its status in the store's readings."""
+
+    def __init__(self, s: Store) -> None:
+        self.s = s
+
+    def _supported(self) -> list[tuple[str, Reading]]:
+        readings = {(r.reference, r.meter_id): r for r in self.s.readings}
+        return [(n.evidence, readings[(x.reference, n.meter_id)]) for x in self.s.submissions for n in x.readings
+                if n.evidence is not None and (x.reference, n.meter_id) in readings]
+
+    async def add(self, name: str, resident_id: int, at: datetime) -> None:
+        if name in self.s.photos:
+            raise ValueError(f"photo {name} recorded twice")  # as the unique name would in SQL
+        self.s.photos[name] = {"resident_id": resident_id, "received_at": at.astimezone(timezone.utc)}
+
+    async def known(self, names: list[str]) -> set[str]:
+        return {n for n in names if n in self.s.photos}
+
+    async def forget(self, resident_id: int) -> list[str]:
+        handed_in = {name for name, r in self._supported()
+                     if r.status in (ReadingStatus.ACCEPTED, ReadingStatus.REPLACED)}
+        doomed = [n for n, p in self.s.photos.items() if p["resident_id"] == resident_id and n not in handed_in]
+        await self.remove(doomed)
+        for photo in self.s.photos.values():
+            if photo["resident_id"] == resident_id:
+                photo["resident_id"] = None
+        return doomed
+
+    async def expired(self, readings_before: datetime, loose_before: datetime, limit: int) -> list[str]:
+        supported = self._supported()
+        old = {name for name, r in supported if r.submitted_at < readings_before}
+        referred = {name for name, _ in supported}
+        return [n for n, p in self.s.photos.items()
+                if n in old or (n not in referred and p["received_at"] < loose_before)][:limit]
+
+    async def remove(self, names: list[str]) -> None:
+        gone = set(names)
+        for n in gone:
+            self.s.photos.pop(n, None)
+        self.s.submissions = [replace(x, readings=tuple(replace(r, evidence=None) if r.evidence in gone else r
+                                                        for r in x.readings)) for x in self.s.submissions]

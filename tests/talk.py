@@ -7,12 +7,14 @@ from core.events import (
     ButtonPressed,
     ChatRef,
     Inbound,
+    PhotoProblem,
     PhotoReceived,
     Reply,
     Started,
     TextReceived,
     UnsupportedReceived,
 )
+from core.meter_photo import Seen
 from core.service import ConversationService, Outcome
 from bot.dialogs.render import render
 
@@ -39,8 +41,10 @@ class Talk:
     async def say(self, text: str) -> tuple[Reply, ...]:
         return await self.event(TextReceived(self.chat, text))
 
-    async def photo(self, ref: str) -> tuple[Reply, ...]:
-        return await self.event(PhotoReceived(self.chat, ref))
+    async def photo(self, name: str | None, *, problem: PhotoProblem | None = None,
+                    seen: tuple[Seen, ...] | None = None) -> tuple[Reply, ...]:
+        """A photo as the pipeline hands it to the step: kept under ``name``, or with its ``problem``."""
+        return await self.event(PhotoReceived(self.chat, "platform-ref", problem=problem, photo=name, seen=seen))
 
     async def sticker(self) -> tuple[Reply, ...]:
         return await self.event(UnsupportedReceived(self.chat, "sticker"))

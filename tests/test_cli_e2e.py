@@ -25,6 +25,7 @@ from storage.register_store import import_register
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo" / "register.csv"
 DEMO_PAYMENTS = ROOT / "demo" / "payments.csv"
+PHOTO = "5f0c9a2e41b7d3864c1e0a9b7d2f3e41.jpg"
 
 
 def run(env, *args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -102,10 +103,11 @@ async def hand_in_a_replaced_meter(url: str) -> None:
             await uow.readings.submit(Submission(
                 heat.id, None, Period(2026, 11), "telegram", "KM-2611-NEW001",
                 datetime(2026, 11, 20, 10, tzinfo=timezone.utc), ReadingStatus.ACCEPTED, (
-                    NewReading(ht, Decimal("3.5"), Decimal("1520.125"), None, ReadingKind.REPLACED, "photo-1",
+                    NewReading(ht, Decimal("3.5"), Decimal("1520.125"), None, ReadingKind.REPLACED, PHOTO,
                                new_serial="HT-9001", new_installed=date(2026, 11, 12), new_start=Decimal("0.125")),
                     NewReading(hw1, Decimal("2"), Decimal("312.4"), None, ReadingKind.REPLACED, new_serial="HW-9"),
                     NewReading(hw2, Decimal("99"), Decimal("98.75"), Decimal("0.25"), ReadingKind.TYPED))))
+            await uow.photos.add(PHOTO, 1, datetime(2026, 11, 20, 10, tzinfo=timezone.utc))
             await uow.commit()
     finally:
         await app.close()
@@ -119,7 +121,7 @@ async def test_export_says_how_each_value_came_about_and_what_replaced_the_meter
     assert lines[0].endswith(",channel,reference,kind,new_meter,photo,new_serial,new_installed")
     assert lines[1:] == [
         "heat,100000000000001,HT-0001,heating,,2026-11,3.5,1520.125,3.375,2026-11-20T12:00:00+02:00,telegram,"
-        "KM-2611-NEW001,replaced,yes,yes,HT-9001,2026-11-12",
+        f"KM-2611-NEW001,replaced,yes,{PHOTO},HT-9001,2026-11-12",  # the photo's name, to fetch it by
         "heat,100000000000001,HW-1001,hot_water,,2026-11,2,312.4,,2026-11-20T12:00:00+02:00,telegram,"
         "KM-2611-NEW001,replaced,yes,,HW-9,",
         "heat,100000000000001,HW-1002,hot_water,,2026-11,99,98.75,0.25,2026-11-20T12:00:00+02:00,telegram,"

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 ENV_EXAMPLE = DEPLOY / "komunalka.env.example"
 NGINX_CONF = DEPLOY / "nginx-komunalka.conf"
-UNITS = ["komunalka@.service", "komunalka-migrate.service", "komunalka-backup.service", "komunalka-backup.timer"]
+UNITS = ["komunalka@.service", "komunalka-migrate.service", "komunalka-backup.service", "komunalka-backup.timer",
+         "komunalka-photos-purge.service", "komunalka-photos-purge.timer"]
 INSTALLED = "/opt/komunalka"  # where the units expect the checkout, its virtualenv in .venv
 INSTALLED_PYTHON = f"{INSTALLED}/.venv/bin/python"
 DEMO = ROOT / "demo" / "register.csv"
@@ -157,7 +158,7 @@ def test_every_unit_parses_as_ini_with_the_sections_systemd_expects(name):
     assert ("Timer" if name.endswith(".timer") else "Service") in sections
 
 
-@pytest.mark.parametrize("name", ["komunalka@.service", "komunalka-migrate.service"])
+@pytest.mark.parametrize("name", ["komunalka@.service", "komunalka-migrate.service", "komunalka-photos-purge.service"])
 def test_the_units_run_real_run_bot_commands(name):
     words = exec_start(name)
     command = bot_command(words)
@@ -230,9 +231,10 @@ def test_the_migrations_unit_brings_a_new_database_to_the_newest_schema_and_exit
     assert revision == newest
 
 
-def test_the_backup_timer_starts_the_backup_service_nightly():
-    timer = unit("komunalka-backup.timer")
-    assert timer["Timer"].get("Unit", "komunalka-backup.service") == "komunalka-backup.service"
+@pytest.mark.parametrize("job", ["komunalka-backup", "komunalka-photos-purge"])
+def test_the_nightly_timers_start_their_services(job):
+    timer = unit(f"{job}.timer")
+    assert timer["Timer"].get("Unit", f"{job}.service") == f"{job}.service"
     assert timer["Timer"]["Persistent"] == "true"
     assert timer["Install"]["WantedBy"] == "timers.target"
 

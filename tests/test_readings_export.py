@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.domain import ReadingKind, ReadingStatus
 from core.periods import Period
 from bot.cli import spreadsheet_text
-from storage.models import AccountRow, MeterRow, ReadingRow, SubmissionRow
+from storage.models import AccountRow, MeterRow, PhotoRow, ReadingRow, SubmissionRow
 from storage.readings_export import BATCH_ROWS, accepted_readings, stream_accepted_readings
 from tests.test_cli_e2e import run
 
@@ -41,6 +41,12 @@ async def seed_accepted_readings(engine: AsyncEngine, count: int, chunk: int = 1
         id=a, reference=f"KM-2611-{a:06X}", account_id=a, resident_id=None, period=str(NOVEMBER),
         channel="telegram" if a % 2 else "viber", submitted_at=HANDED_IN + timedelta(seconds=a)))
     await _insert(engine, ReadingRow, count, chunk, _reading)
+    await _insert(engine, PhotoRow, count // 7, chunk, lambda k: dict(
+        id=k, name=photo_name(7 * k), resident_id=None, received_at=HANDED_IN))
+
+
+def photo_name(n: int) -> str:
+    return f"{n:032x}.jpg"
 
 
 def _previous(n: int) -> Decimal:
@@ -53,7 +59,7 @@ def _reading(n: int) -> dict[str, Any]:
     return dict(id=n, submission_id=(n + 1) // 2, meter_id=n, period=str(NOVEMBER), value=value,
                 previous_value=_previous(n), consumption=None if replaced else value - _previous(n),
                 kind=(ReadingKind.REPLACED if replaced else ReadingKind.TYPED).value,
-                status=ReadingStatus.ACCEPTED.value, evidence=f"photo-{n}" if n % 7 == 0 else None,
+                status=ReadingStatus.ACCEPTED.value, evidence=photo_name(n) if n % 7 == 0 else None,
                 submitted_at=HANDED_IN + timedelta(seconds=(n + 1) // 2),
                 accepted_at=HANDED_IN + timedelta(seconds=(n + 1) // 2),
                 new_serial=f"NM-{n}" if replaced else None, new_installed=date(2026, 11, 12) if replaced else None,
@@ -151,7 +157,9 @@ async def test_the_streamed_export_gives_exactly_the_rows_of_the_list_in_order(s
     assert [(r.account, r.meter) for r in streamed] == sorted((r.account, r.meter) for r in streamed)
     tenth = next(r for r in streamed if r.meter == "HW-0000005")
     assert (tenth.kind, tenth.reading, tenth.consumption, tenth.new_serial, tenth.photo) == (
-        ReadingKind.REPLACED, Decimal("3.5"), Decimal("3.375"), "NM-10", False)
+        ReadingKind.REPLACED, Decimal("3.5"), Decimal("3.375"), "NM-10", None)
+    seventh = next(r for r in streamed if r.meter == "HT-0000004")
+    assert seventh.photo == photo_name(7)  # the name `run_bot.py photos get` takes
 
 
 async def test_an_export_stopped_early_leaves_the_session_able_to_read_it_all(sql_app):

@@ -7,11 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from core.events import ChatRef
+from core.events import ChatRef, PhotoProblem
 from core.ports import RunState
 from core.service import ConversationService, Outcome
 from bot.bootstrap import App
-from bot.delivery.adapter import Parsed, Recorded
+from bot.delivery.adapter import Parsed, PhotoRefused, Recorded
 from bot.delivery.pipeline import Pipeline, PipelineSettings
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
 from bot.delivery.supervisor import LoopHealth
@@ -58,6 +58,9 @@ class ScriptedTelegram:
         return None
 
     async def acknowledge(self, token: str, outcome: Outcome | None = None) -> None: ...
+
+    async def fetch_photo(self, ref: str, max_bytes: int, timeout_s: float) -> bytes:
+        raise PhotoRefused(PhotoProblem.UNAVAILABLE, "reminders receive no photos")
 
     async def close(self) -> None: ...
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.events import Reply
+from core.meter_photo import Seen
 from core.payments import BillingEntry, BillingKind
 from core.supplier_config import load_suppliers
 from bot.dialogs.table import STEPS
@@ -54,6 +55,8 @@ async def visit_every_step(talk: Talk, store, screens: dict[str, tuple[Reply, ..
     await act(talk.say("/menu"))
     await act(talk.press("btn_submit"))
     await act(talk.press("account_button"))
+    await act(talk.photo("walk-photo", seen=(Seen("01523500", 0.97, (100.0, 200.0, 500.0, 260.0)),)))
+    await act(talk.press("btn_type_myself"))
     await act(talk.say("12"))
     await act(talk.press("btn_meter_replaced"))
     await act(talk.say("NEW-1"))
@@ -172,3 +175,16 @@ async def test_unsupported_content_keeps_the_resident_where_they_were(snapshots,
     await talk.sticker()
     assert talk.keys[0] == "unsupported"
     assert store.residents[talk.chat]["session"]["step"] == step
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
+async def test_a_photo_is_taken_where_asked_for_and_let_go_elsewhere(snapshots, store, talk, step):
+    store.__dict__.update(copy.deepcopy(snapshots[step]).__dict__)
+    kept = set(store.photos)
+    await talk.photo("another-photo")
+    if STEPS[step].photo is None:
+        assert talk.keys[0] == "photo_elsewhere"
+        assert store.residents[talk.chat]["session"]["step"] == step
+        assert set(store.photos) == kept  # not recorded: its file is removed once the step is committed
+    else:
+        assert "another-photo" in store.photos

@@ -27,6 +27,7 @@ from tests.talk import Talk
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
 NOW = datetime(2026, 11, 20, 12, tzinfo=KYIV)
 LATER = NOW + timedelta(seconds=30)
+PHOTO = "0123456789abcdef0123456789abcdef.jpg"
 
 
 async def load_demo(app) -> None:
@@ -52,7 +53,7 @@ async def test_migrations_apply_once_and_again_without_change(sql_app):
     await migrate(sql_app.engine)
     async with sql_app.engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0008"
+    assert version == "0009"
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sql_app):
@@ -232,7 +233,8 @@ async def test_the_export_tells_how_each_value_came_about_and_bills_a_new_meter_
                            new_serial="HT-9001", new_installed=date(2026, 11, 12), new_start=Decimal("0.125")),
                 NewReading(heat.meters[1].id, Decimal("2"), Decimal("312.4"), None, ReadingKind.REPLACED),
                 NewReading(heat.meters[2].id, Decimal("120"), Decimal("98.75"), Decimal("21.25"), ReadingKind.TYPED,
-                           evidence="telegram:photo-1"))))
+                           evidence=PHOTO))))
+        await uow.photos.add(PHOTO, 1, NOW)
         await uow.readings.submit(Submission(
             water.id, None, Period(2026, 11), "viber", "KM-REF-W", NOW, ReadingStatus.ACCEPTED, (
                 NewReading(water.meters[0].id, Decimal("3"), Decimal("99998"), Decimal("5"), ReadingKind.ROLLOVER),)))
@@ -241,11 +243,11 @@ async def test_the_export_tells_how_each_value_came_about_and_bills_a_new_meter_
         heat_rows = await accepted_readings(uow.session, "heat", Period(2026, 11))
         water_rows = await accepted_readings(uow.session, "water", Period(2026, 11))
     assert [(r.meter, r.kind, r.consumption, r.photo, r.new_serial, r.new_installed) for r in heat_rows] == [
-        ("HT-0001", ReadingKind.REPLACED, Decimal("3.375"), False, "HT-9001", date(2026, 11, 12)),
-        ("HW-1001", ReadingKind.REPLACED, None, False, None, None),  # the new meter's start is not known
-        ("HW-1002", ReadingKind.TYPED, Decimal("21.25"), True, None, None),
+        ("HT-0001", ReadingKind.REPLACED, Decimal("3.375"), None, "HT-9001", date(2026, 11, 12)),
+        ("HW-1001", ReadingKind.REPLACED, None, None, None, None),  # the new meter's start is not known
+        ("HW-1002", ReadingKind.TYPED, Decimal("21.25"), PHOTO, None, None),  # the name to fetch it by
     ]
-    assert [(r.kind, r.consumption, r.photo) for r in water_rows] == [(ReadingKind.ROLLOVER, Decimal("5"), False)]
+    assert [(r.kind, r.consumption, r.photo) for r in water_rows] == [(ReadingKind.ROLLOVER, Decimal("5"), None)]
 
 
 async def test_a_household_member_replacing_readings_is_told_to_the_first_through_the_outbox(sql_app):

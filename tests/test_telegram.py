@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 from sqlalchemy import select, update
 
 from core.periods import Period
@@ -23,6 +25,13 @@ from storage.register_store import import_register
 from tests.conftest import KYIV
 from tests.fake_telegram import FakeTelegram, member_update, message_update
 from tests.test_telegram_process import wait_for
+
+
+def jpeg(size: tuple[int, int] = (800, 600)) -> bytes:
+    """A photo as a phone sends it (of nothing readable)."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (40, 40, 40)).save(out, "JPEG")
+    return out.getvalue()
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
 SECRET = "webhook-secret_1"
@@ -213,13 +222,15 @@ async def test_updates_the_bot_does_not_handle_are_answered_politely_or_ignored(
     assert len(api.sent()) == before
 
 
-async def test_a_photo_where_a_number_is_asked_gets_a_polite_answer(bot, api):
-    await link_heat(bot)
-    await bot.press(OLENA, "📝 Передати показники")
+async def test_a_photo_where_none_is_asked_for_gets_a_polite_answer_and_is_not_kept(bot, api):
+    await link_heat(bot)  # at the menu
+    api.add_file("big", jpeg())
     photo = [{"file_id": "big", "file_unique_id": "b", "width": 800, "height": 600}]
     await bot.post(message_update(OLENA, photo=photo))
     await bot.settle()
-    assert api.texts(OLENA)[-1].startswith("Я розумію лише текст і кнопки")
+    assert api.texts(OLENA)[-1].startswith("Фото лічильника я приймаю, коли прошу його показник")
+    assert "Головне меню" in api.texts(OLENA)[-1]
+    assert [n async for n, _ in bot.server.app.photos.store.names()] == []
 
 
 async def test_a_resident_who_blocks_the_bot_is_unreachable_until_unblocking(bot, api):

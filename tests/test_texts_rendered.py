@@ -86,6 +86,8 @@ SAMPLES: dict[str, list[object]] = {
     "serial": ["HW-1001"],
     "example": [Decimal("1234.5"), Decimal("1234"), "100000000000001", date(2026, 11, 14)],
     "value": [Decimal("1525.5")],
+    "whole": ["01523", "012345"],  # a value as the meter's drums show it (bot/dialogs/meter_photos.py)
+    "fraction": ["500", ""],
     "previous": [Decimal("1520.125")],
     "consumption": [Decimal("5.375")],
     "usual": [Decimal("1.5")],

@@ -5,6 +5,8 @@ Buttons are shown as a numbered list, "#1) Confirm": typing "#1" or the label pr
 account or apartment number, a reading), a bare number is that value. Reads stdin to its end, so a
 conversation can be piped in. At launch it first shows what the bot stored for this resident while the
 console was closed (receipts for kept readings, notices), then where they are.
+
+A meter photo is a file on this computer: "/photo PATH" (or "/фото PATH") sends it, as a phone would.
 """
 
 from __future__ import annotations
@@ -16,21 +18,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from core.events import ButtonPressed, ChatRef, Inbound, Resumed, TextReceived, decode_replies, t
+from core.events import (
+    ButtonPressed,
+    ChatRef,
+    Inbound,
+    PhotoProblem,
+    PhotoReceived,
+    Resumed,
+    TextReceived,
+    decode_replies,
+    t,
+)
 from core.ports import UnitOfWork
 from core.service import ConversationService
 from bot.dialogs.chart_drawer import ChartDrawer
 from bot.dialogs.payment_qr import qr_png_async
+from bot.delivery.adapter import PhotoRefused
 from bot.dialogs.render import Rendered, RenderedButton, render, render_text
+from bot.photos.intake import PhotoIntake
 
 CHANNEL = "console"
 WAITING_LIMIT = 1000  # outbox rows of the console channel looked at, for this resident's
 BUTTON_PREFIX = "#"  # "#2" presses the second button on every screen; a bare "2" only where nothing is typed
+PHOTO_COMMANDS = ("/photo", "/фото")
 
 
 class ConsoleChannel:
     def __init__(self, service: ConversationService, out: TextIO, chat_id: str = "local", *,
-                 uow_factory: Callable[[], UnitOfWork], charts: ChartDrawer | None = None) -> None:
+                 uow_factory: Callable[[], UnitOfWork], charts: ChartDrawer | None = None,
+                 photos: PhotoIntake | None = None) -> None:
         self._service = service
         self._uow_factory = uow_factory
         self._out = out
@@ -39,6 +55,7 @@ class ConsoleChannel:
         self._takes_text = False  # the resident's step takes typed text: a bare number is a value there
         self._charts = Path(tempfile.gettempdir()) / "komunalka-charts"
         self._drawer = charts or ChartDrawer()
+        self._photos = photos
 
     async def run(self, stdin: TextIO) -> None:
         await self.show_waiting()
@@ -54,6 +71,9 @@ class ConsoleChannel:
                 await self.send(self._event_for(text))
 
     def _event_for(self, text: str) -> Inbound:
+        command, _, path = text.partition(" ")
+        if command.casefold() in PHOTO_COMMANDS and path.strip():
+            return PhotoReceived(self._chat, path.strip())
         button = self._button_for(text)
         return ButtonPressed(self._chat, button.payload) if button else TextReceived(self._chat, text)
 
@@ -72,6 +92,8 @@ class ConsoleChannel:
 
     async def send(self, event: Inbound, *, keep_buttons: bool = False) -> str:
         """Handle one event and show the replies; the resident's language."""
+        if isinstance(event, PhotoReceived) and self._photos is not None:
+            event = await self._photos.prepare(self, event)
         outcome = await self._service.handle(event)
         self._takes_text = outcome.takes_text
         if not keep_buttons:
@@ -80,6 +102,18 @@ class ConsoleChannel:
             await self._show(render(reply, outcome.language), outcome.language)
         self._out.flush()
         return outcome.language
+
+    async def fetch_photo(self, ref: str, max_bytes: int, timeout_s: float) -> bytes:
+        """The file at the path typed (a leading ~ is the user's home)."""
+        path = Path(ref).expanduser()
+        try:
+            if not path.is_file():
+                raise PhotoRefused(PhotoProblem.UNAVAILABLE, "no such file")
+            if path.stat().st_size > max_bytes:
+                raise PhotoRefused(PhotoProblem.TOO_LARGE)
+            return await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise PhotoRefused(PhotoProblem.UNAVAILABLE, exc.__class__.__name__) from None
 
     async def show_waiting(self) -> None:
         """Show, then delete, the outbox rows of this console resident: shown twice at worst, never lost."""

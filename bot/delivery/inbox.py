@@ -85,6 +85,14 @@ class InboxWorker:
             self._held.add(item.event_id)
         asyncio.get_running_loop().call_later(seconds, self._take_back, items)
 
+    def park(self, item: Recorded) -> None:
+        """Keep this event in hand (claimed, renewed) until ``resume``: its photo is being fetched."""
+        self._queued.add(item.event_id)
+        self._held.add(item.event_id)
+
+    def resume(self, items: list[Recorded]) -> None:
+        self._take_back(items)
+
     def _take_back(self, items: list[Recorded]) -> None:
         self._held.difference_update(item.event_id for item in items)
         self._queue.extend(items)

@@ -12,7 +12,7 @@ from functools import partial
 
 from sqlalchemy import exc as sa_exc
 
-from core.events import ChatRef, Inbound
+from core.events import ChatRef, Inbound, PhotoReceived
 from core.ports import Claim, UnitOfWork
 from core.service import ConversationService, Deferred, Outcome
 from bot.delivery.adapter import ChannelAdapter, Parsed, Recorded
@@ -22,6 +22,7 @@ from bot.delivery.recorder import InboxRecorder
 from bot.delivery.send_budget import SendBudget
 from bot.delivery.supervisor import LoopHealth, Supervisor
 from bot.metrics import Metrics
+from bot.photos.intake import PhotoIntake
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ class PipelineSettings:
 class Pipeline:
     def __init__(self, adapter: ChannelAdapter, service: ConversationService,
                  uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime], metrics: Metrics,
-                 health: LoopHealth, settings: PipelineSettings, budget: SendBudget | None = None) -> None:
+                 health: LoopHealth, settings: PipelineSettings, budget: SendBudget | None = None,
+                 intake: PhotoIntake | None = None) -> None:
         self.adapter = adapter
         self.channel = adapter.name
         self.health = health
@@ -60,6 +62,10 @@ class Pipeline:
         self._supervisor: Supervisor | None = None
         self._loops: list[str] = []
         self._transient_tries: dict[str, int] = {}
+        self._intake = intake
+        self._parked: dict[ChatRef, list[Recorded]] = {}  # residents whose photo is being fetched, their events
+        self._prepared: dict[str, PhotoReceived] = {}  # fetched photos, by event id, until their step is done
+        self._preparing: set[asyncio.Task[None]] = set()
         self.recorder = InboxRecorder(self.channel, uow_factory, clock, self.claim)
         self.inbox = InboxWorker(self.channel, uow_factory, self._handle_batch, self.claim, wall_clock,
                                  on_progress=lambda: health.ok(f"{self.channel}-inbox"))
@@ -101,6 +107,8 @@ class Pipeline:
         """Stop taking work, let sends in hand finish briefly, give back every claim we hold."""
         if self._supervisor is not None:
             await self._supervisor.stop(*self._loops)
+        for task in list(self._preparing):  # their events stay recorded: fetched again by whoever takes them
+            task.cancel()
         try:
             async with asyncio.timeout(STOP_GRACE_S):
                 await self.outbox.chains.wait()
@@ -206,7 +214,7 @@ class Pipeline:
                 steps.append((parsed.event, item, parsed))
         if no_step:
             await self._settle_without_step(no_step)
-        steps = await self._in_order(steps)
+        steps = self._photos_fetched(await self._in_order(steps))
         if not steps:
             return []
         outcomes = await self._service.handle_batch([(e, item.event_id) for e, item, _ in steps], claim=self.claim(),
@@ -231,6 +239,7 @@ class Pipeline:
                     continue
                 # the database answers the set-aside below but keeps failing this one event: it is the event's
             self._transient_tries.pop(item.event_id, None)
+            self._prepared.pop(item.event_id, None)
             if isinstance(outcome, Exception):
                 self._metrics.updates.labels(self.channel, "error").inc()
                 self._metrics.errors.labels(self.channel, "handling").inc()
@@ -240,6 +249,37 @@ class Pipeline:
             self.outbox.send_now(outcome, self._acknowledger(parsed, outcome))
             self._metrics.latency.labels(self.channel).observe(time.perf_counter() - started)
         return again
+
+    def _photos_fetched(self, steps: list[tuple[Inbound, Recorded, Parsed]]
+                        ) -> list[tuple[Inbound, Recorded, Parsed]]:
+        """The steps that may run now. A photo is fetched (and read) beside the inbox, never in it: its
+        resident's events wait in hand until it is kept, and no one else's do."""
+        if self._intake is None:
+            return steps
+        ready = []
+        for event, item, parsed in steps:
+            if event.chat in self._parked:
+                self._parked[event.chat].append(item)
+                self.inbox.park(item)
+                continue
+            if isinstance(event, PhotoReceived) and not event.fetched:
+                prepared = self._prepared.get(item.event_id)
+                if prepared is None:
+                    self._parked[event.chat] = [item]
+                    self.inbox.park(item)
+                    task = asyncio.create_task(self._fetch_photo(self._intake, event, item.event_id))
+                    self._preparing.add(task)
+                    task.add_done_callback(self._preparing.discard)
+                    continue
+                event = prepared
+            ready.append((event, item, parsed))
+        return ready
+
+    async def _fetch_photo(self, intake: PhotoIntake, event: PhotoReceived, event_id: str) -> None:
+        try:
+            self._prepared[event_id] = await intake.prepare(self.adapter, event)
+        finally:
+            self.inbox.resume(self._parked.pop(event.chat, []))
 
     async def _retry_alone(self, event: Inbound, item: Recorded) -> Outcome | Exception:
         try:

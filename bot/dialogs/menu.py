@@ -70,6 +70,11 @@ async def unsupported(turn: Turn, _: str = "") -> None:
     await turn.refresh()
 
 
+async def photo_elsewhere(turn: Turn, _: str = "") -> None:
+    turn.say("photo_elsewhere")
+    await turn.refresh()
+
+
 async def open_help(turn: Turn, _: str = "") -> None:
     await turn.goto("help")
 
@@ -137,6 +142,7 @@ async def enter_forget(turn: Turn) -> None:
 
 
 async def forget(turn: Turn, _: str) -> None:
+    turn.discard += await turn.uow.photos.forget(turn.resident.id)
     await turn.uow.residents.forget(turn.resident.id)
     turn.session["forgotten"] = True
     turn.say("forgotten")

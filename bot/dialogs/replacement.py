@@ -12,9 +12,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from core.conversation import Step, Turn
+from core.events import PhotoReceived
 from core.reading_parser import ParseError, parse_reading
 from bot.dialogs.common import go_menu, unit_text
-from bot.dialogs.submission import current_meter, record_replaced
+from bot.dialogs.submission import current_meter, keep_photo, record_replaced
 
 SERIAL = re.compile(r"^[0-9A-Za-zА-Яа-яІіЇїЄєҐґ][0-9A-Za-zА-Яа-яІіЇїЄєҐґ ./\-]{0,39}$")
 DATE = re.compile(r"^(\d{1,2})[./\-](\d{1,2})(?:[./\-](\d{2}|\d{4}))?$")
@@ -126,9 +127,13 @@ async def enter_act(turn: Turn) -> None:
     turn.say("new_meter_act", buttons=((turn.button("btn_skip", "skip"),),))
 
 
-async def act_photo(turn: Turn, ref: str) -> None:
+async def act_photo(turn: Turn, photo: PhotoReceived) -> None:
+    name = await keep_photo(turn, photo)
+    if name is None:
+        await turn.refresh()
+        return
     turn.say("photo_attached")
-    await _done(turn, evidence=ref[:500])
+    await _done(turn, evidence=name)
 
 
 async def skip_act(turn: Turn, _: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.conversation import Step, Turn
 from core.domain import Account, Meter, Reading, ReadingKind, ReadingStatus, ServiceSpec
-from core.events import Text, t
+from core.events import PhotoProblem, PhotoReceived, Text, t
 from core.periods import Period
 from core.ports import NewReading, PreviousReading, Submission
 from core.reading_checks import CheckResult, Verdict, check_reading, consumption_of
@@ -193,8 +193,8 @@ async def enter_meter(turn: Turn) -> None:
         "meter_prompt" if previous else "meter_prompt_first",
         step=draft["index"] + 1, total=len(draft["meters"]), meter=meter_label(meter),
         previous=previous.value if previous else None, on=previous.on if previous else None,
-        unit=unit_text(service.unit), example=_example(service),
-        buttons=_meter_buttons(turn, previous is not None or latest is not None),
+        unit=unit_text(service.unit), example=example_of(service),
+        buttons=meter_buttons(turn, previous is not None or latest is not None),
     )
 
 
@@ -209,12 +209,12 @@ def _by(turn: Turn, reading: Reading) -> Text:
     return t("by_you" if reading.submitted_by == turn.resident.id else "by_household")
 
 
-def _meter_buttons(turn: Turn, has_previous: bool) -> tuple[tuple[Any, ...], ...]:
+def meter_buttons(turn: Turn, has_previous: bool) -> tuple[tuple[Any, ...], ...]:
     first = (turn.button("btn_unchanged", "same"),) if has_previous else ()
     return ((first + (turn.button("btn_cancel", "cancel"),)),)
 
 
-def _example(service: ServiceSpec) -> Decimal:
+def example_of(service: ServiceSpec) -> Decimal:
     """A number, so each language writes it as it writes values: "1234,5" in Ukrainian, "1234.5" in English."""
     return Decimal("1234.5") if service.decimals else Decimal("1234")
 
@@ -229,23 +229,28 @@ async def value_typed(turn: Turn, text: str) -> None:
     if isinstance(parsed, ParseError):
         key = f"parse_{parsed.problem.value}"
         if turn.step == "meter_value":
-            turn.say(key, digits=service.digits, decimals=service.decimals, example=_example(service),
-                     unit=unit_text(service.unit), buttons=_meter_buttons(turn, previous is not None))
+            turn.say(key, digits=service.digits, decimals=service.decimals, example=example_of(service),
+                     unit=unit_text(service.unit), buttons=meter_buttons(turn, previous is not None))
         else:  # typed at "lower?" or "sure?": that question is void now, back to the meter's own screen
-            turn.say(key, digits=service.digits, decimals=service.decimals, example=_example(service),
+            turn.say(key, digits=service.digits, decimals=service.decimals, example=example_of(service),
                      unit=unit_text(service.unit))
             current.draft.pop("candidate", None)
             await turn.goto("meter_value")
         return
+    await take_value(turn, current, parsed, previous)
+
+
+async def take_value(turn: Turn, current: Current, value: Decimal, previous: PreviousReading | None) -> None:
+    """A value the resident typed (or confirmed from a photo): kept, or asked about when it looks wrong."""
     recent = await turn.uow.readings.recent_consumption(current.meter.id, current.period, RECENT_PERIODS)
-    result = check_reading(parsed, previous.value if previous else None, service, recent)
+    result = check_reading(value, previous.value if previous else None, current.service, recent)
     if result.verdict is Verdict.LOWER:
-        current.draft["candidate"] = {"value": str(parsed), "rollover": result.rollover_possible}
+        current.draft["candidate"] = {"value": str(value), "rollover": result.rollover_possible}
         await turn.goto("lower_ask")
     elif result.verdict is Verdict.UNUSUAL:
-        await _ask_if_sure(turn, current, parsed, ReadingKind.TYPED, result)
+        await _ask_if_sure(turn, current, value, ReadingKind.TYPED, result)
     else:
-        await _record(turn, current, parsed, ReadingKind.TYPED)
+        await _record(turn, current, value, ReadingKind.TYPED)
 
 
 async def _ask_if_sure(turn: Turn, current: Current, value: Decimal, kind: ReadingKind, result: CheckResult) -> None:
@@ -280,6 +285,14 @@ async def _record(turn: Turn, current: Current, value: Decimal, kind: ReadingKin
         used = value - Decimal(replacement["start"])
     draft = current.draft
     draft.pop("candidate", None)
+    draft.pop("suggested", None)
+    sent = draft.get("photos", {}).pop(str(current.meter.id), None)  # a photo sent at the meter's prompt
+    if evidence is None:
+        evidence = sent
+    earlier = draft["values"].get(str(current.meter.id), {}).get("evidence")
+    for name in (sent, earlier):  # replaced by a later photo, or the value fixed without it
+        if name is not None and name != evidence:
+            await let_go(turn, name)
     draft["values"][str(current.meter.id)] = {
         "value": str(value), "kind": kind.value, "evidence": evidence,
         "previous": None if previous_value is None else str(previous_value),
@@ -294,7 +307,17 @@ async def _record(turn: Turn, current: Current, value: Decimal, kind: ReadingKin
         await turn.goto("summary")
 
 
+async def let_go(turn: Turn, name: str) -> None:
+    """A kept photo that nothing will refer to: its record goes now, its file once the step is committed."""
+    await turn.uow.photos.remove([name])
+    turn.discard.append(name)
+
+
 async def cancel_submission(turn: Turn, _: str) -> None:
+    draft = turn.data.get("draft") or {}
+    for name in [*draft.get("photos", {}).values(), *(v.get("evidence") for v in draft.get("values", {}).values())]:
+        if name:
+            await let_go(turn, name)
     turn.say("submission_cancelled")
     await go_menu(turn)
 
@@ -365,9 +388,23 @@ async def unusual_confirmed(turn: Turn, _: str = "", evidence: str | None = None
     await _record(turn, current, Decimal(candidate["value"]), ReadingKind(candidate["kind"]), evidence)
 
 
-async def photo_attached(turn: Turn, ref: str) -> None:
+async def photo_attached(turn: Turn, photo: PhotoReceived) -> None:
+    """A photo at "are you sure?": the evidence of the value, which is kept with it."""
+    name = await keep_photo(turn, photo)
+    if name is None:
+        await turn.refresh()
+        return
     turn.say("photo_attached")
-    await unusual_confirmed(turn, "", evidence=ref[:500])
+    await unusual_confirmed(turn, "", evidence=name)
+
+
+async def keep_photo(turn: Turn, photo: PhotoReceived) -> str | None:
+    """The kept photo's name, now recorded as this resident's; None after telling them why there is none."""
+    if photo.photo is None:
+        turn.say(f"photo_{(photo.problem or PhotoProblem.UNAVAILABLE).value}")
+        return None
+    await turn.uow.photos.add(photo.photo, turn.resident.id, turn.now)
+    return photo.photo
 
 
 async def enter_summary(turn: Turn) -> None:

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from core.conversation import Conversation, Step
-from bot.dialogs import history, linking, menu, money, paying, receipts, reminders, replacement, submission
+from bot.dialogs import (
+    history,
+    linking,
+    menu,
+    meter_photos,
+    money,
+    paying,
+    receipts,
+    reminders,
+    replacement,
+    submission,
+)
 from bot.dialogs.common import go_menu
 
 STEPS: dict[str, Step] = {
@@ -24,6 +35,7 @@ STEPS: dict[str, Step] = {
     **linking.LINKING_STEPS,
     **submission.SUBMISSION_STEPS,
     **replacement.REPLACEMENT_STEPS,
+    **meter_photos.PHOTO_STEPS,
     **history.HISTORY_STEPS,
     **reminders.REMINDER_STEPS,
     **menu.MENU_STEPS,
@@ -33,6 +45,8 @@ STEPS: dict[str, Step] = {
 }
 STEPS["lower_ask"] = Step(STEPS["lower_ask"].enter, text=STEPS["lower_ask"].text,
                           buttons={**STEPS["lower_ask"].buttons, "replaced": replacement.meter_replaced})
+STEPS["meter_value"] = Step(STEPS["meter_value"].enter, text=STEPS["meter_value"].text,
+                            buttons=STEPS["meter_value"].buttons, photo=meter_photos.meter_photo)
 # "no accounts yet" screens offer to link one
 for _name in ("submit_account", "history_account", "money_account"):
     STEPS[_name] = Step(STEPS[_name].enter,
@@ -62,4 +76,5 @@ CONVERSATION = Conversation(
     home=go_menu,
     stale=menu.stale,
     unsupported=menu.unsupported,
+    photo_elsewhere=menu.photo_elsewhere,
 )

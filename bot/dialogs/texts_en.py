@@ -64,8 +64,9 @@ TEXTS: dict[str, Template] = {
     "lang_uk": "Українська",
     "lang_en": "English",
     "language_set": "Language changed: English.",
-    "forget_confirm": "Delete all your data: linked accounts, settings and conversation state? Readings "
-                      "already handed in stay with the supplier but will no longer point to you.",
+    "forget_confirm": "Delete all your data: linked accounts, settings, conversation state and the photos of "
+                      "readings not yet handed in? Readings already handed in (and their photos) stay with the "
+                      "supplier but will no longer point to you.",
     "btn_forget_yes": "Yes, delete",
     "forgotten": "Done: your data is deleted. Send /start to begin again.",
     "forget_kept": "All right, nothing deleted.",
@@ -136,9 +137,9 @@ TEXTS: dict[str, Template] = {
     "unit_kwh": "kWh",
     "unit_raw": "{unit}",
     "meter_prompt": "Meter {step} of {total}: {meter}\nPrevious reading: {previous} {unit} ({on}).\n"
-                    "Type the current reading, for example: {example}",
+                    "Type the current reading, for example: {example}, or send a photo of the meter.",
     "meter_prompt_first": "Meter {step} of {total}: {meter}\nNo previous readings.\n"
-                          "Type the current reading, for example: {example}",
+                          "Type the current reading, for example: {example}, or send a photo of the meter.",
     "btn_unchanged": "Unchanged",
     "parse_empty": "Type the reading as a number, for example: {example}",
     "parse_negative": "A reading cannot be negative. Type the value on the meter, for example: {example}",
@@ -153,7 +154,8 @@ TEXTS: dict[str, Template] = {
         f"Too many digits: this meter has {plural(p['digits'], 'digit', 'digits')} before the point. "
         f"Check the value and type it again, for example: {p['example']}"),
     "console_buttons": "Buttons: type #1, #2… or the button's label. A bare number presses a button only where "
-                       "nothing is to be typed; where the bot asks for a number or a reading, a number is your value.",
+                       "nothing is to be typed; where the bot asks for a number or a reading, a number is your value. "
+                       "A meter's photo: /photo PATH-TO-FILE.",
     "parse_wrong_unit": "This meter counts in {unit}. Type the reading in {unit} (or just the number), "
                         "for example: {example}",
     "unchanged_without_previous": "There is no previous reading, so \"unchanged\" cannot be used. Type the value.",
@@ -173,6 +175,20 @@ TEXTS: dict[str, Template] = {
                               "{value} is right? You may send a photo of the meter as evidence.",
     "btn_value_correct": "Yes, it is right",
     "photo_attached": "📷 Photo attached to the reading.",
+    "photo_too_large": "That photo is too large for me to take. Send a smaller one (an ordinary photo from a "
+                       "phone's camera will do).",
+    "photo_not_image": "That does not look like a photo I can open. Send a photo of the meter (JPEG or PNG).",
+    "photo_unavailable": "I could not get that photo. Send it again, or type the reading.",
+    "photo_kept_type_it": "📷 I will attach the photo to the reading. I cannot read the digits off a photo: type "
+                          "the value on the meter, for example: {example}",
+    "photo_unread": "📷 I will attach the photo to the reading, but I could not read the meter clearly. Type the "
+                    "value, for example: {example}",
+    "photo_suggest": lambda p: (
+        f"📷 {p['meter']}: I read {p['whole']}{'.' + p['fraction'] if p['fraction'] else ''} {p['unit']} on the "
+        "photo. Is that right? If not, press \"I'll type it\" or just type the reading."),
+    "btn_photo_right": "✅ Yes, that's right",
+    "btn_type_myself": "✏️ I'll type it",
+    "photo_elsewhere": "I take a meter's photo when I ask for its reading. Here is where we are:",
     "summary": "Check your readings: {account}, period {period}:\n{lines}\n{notes}",
     "summary_line_typed": "• {meter}: {previous} → {value} {unit}, consumption {consumption} {unit}",
     "summary_line_unchanged": "• {meter}: {value} {unit} (unchanged)",

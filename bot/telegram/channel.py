@@ -13,7 +13,9 @@ import asyncio
 import hmac
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
@@ -35,10 +37,10 @@ from aiogram.methods.base import TelegramMethod
 from aiogram.types import BotCommand, BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from aiohttp import web
 
-from core.events import ChatRef
+from core.events import ChatRef, PhotoProblem
 from core.service import Outcome
 from bot.bootstrap import App
-from bot.delivery.adapter import Parsed, Recorded
+from bot.delivery.adapter import Parsed, PhotoRefused, Recorded
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
 from bot.dialogs.chart_drawer import PendingPicture
 from bot.dialogs.payment_qr import qr_drawn
@@ -57,6 +59,8 @@ MAX_CAPTION = 1024
 MAX_NOTICE = 200  # answerCallbackQuery's text
 NOT_MODIFIED = "message is not modified"  # Telegram's answer to an edit that changes nothing
 KEYBOARDS_REMEMBERED = 10_000  # chats whose last keyboard this process knows
+DOWNLOAD_CHUNK = 64 * 1024
+FILE_TOO_BIG = "file is too big"  # getFile's answer for a file over what bots may download (20 MB)
 COMMANDS = {
     "uk": [("start", "Почати спочатку"), ("menu", "Головне меню"), ("cancel", "Скасувати"),
            ("help", "Довідка й правила"), ("language", "Мова / Language")],
@@ -108,6 +112,7 @@ class TelegramChannel:
         secret = settings.telegram_webhook_secret
         self._secret = secret.get_secret_value().encode() if secret else b""
         self._webhook_url = f"{settings.public_url.rstrip('/')}/telegram/webhook" if settings.public_url else None
+        self._photo_max_bytes = settings.photo_max_bytes
         self._pipeline: Pipeline | None = None
         self._offset: int | None = None
         self._keyboards: dict[int, int] = {}  # chat -> the message holding the last keyboard this process gave
@@ -204,7 +209,7 @@ class TelegramChannel:
         if update.message is not None:
             if update.message.chat.type != "private":
                 return Parsed()
-            return Parsed(from_message(update.message))
+            return Parsed(from_message(update.message, self._photo_max_bytes))
         if update.callback_query is not None:
             callback = update.callback_query
             if callback.message is None or callback.message.chat.type != "private":
@@ -234,6 +239,45 @@ class TelegramChannel:
             await self.bot.answer_callback_query(token, text=notice)  # stops the spinner on the button
         except (TelegramAPIError, ClientDecodeError, aiohttp.ClientError, TimeoutError) as exc:
             log.info("telegram: callback answer failed (%s)", exc.__class__.__name__)  # the press still counts
+
+    # pictures residents send
+
+    async def fetch_photo(self, ref: str, max_bytes: int, timeout_s: float) -> bytes:
+        """getFile, then the file from the same API server, counted as it arrives; ``timeout_s`` covers both.
+
+        Logs and the refusal carry class names only: a file URL holds the bot's token, a file id is the resident's.
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                found = await self.bot.get_file(ref)
+                if found.file_size is not None and found.file_size > max_bytes:
+                    raise PhotoRefused(PhotoProblem.TOO_LARGE, "declared size")
+                if not found.file_path:  # Telegram gives none for a file bots may not download
+                    raise PhotoRefused(PhotoProblem.UNAVAILABLE, "no file path")
+                return await self._download(found.file_path, max_bytes, math.ceil(timeout_s))
+        except PhotoRefused as exc:
+            log.info("telegram: photo refused (%s)", exc)
+            raise
+        except TelegramBadRequest as exc:
+            problem = PhotoProblem.TOO_LARGE if FILE_TOO_BIG in exc.message else PhotoProblem.UNAVAILABLE
+            log.info("telegram: photo not fetched (%s, %s)", exc.__class__.__name__, problem.value)
+            raise PhotoRefused(problem, exc.__class__.__name__) from None
+        except (TelegramAPIError, ClientDecodeError, aiohttp.ClientError, TimeoutError) as exc:
+            # not chained: an aiohttp error's text holds the file URL, and with it the token
+            log.info("telegram: photo not fetched (%s)", exc.__class__.__name__)
+            raise PhotoRefused(PhotoProblem.UNAVAILABLE, exc.__class__.__name__) from None
+
+    async def _download(self, path: str, max_bytes: int, timeout_s: int) -> bytes:
+        """Never more than ``max_bytes`` held: the file may be larger than getFile said."""
+        url = self.bot.session.api.file_url(self.bot.token, path)
+        data = bytearray()
+        async with aclosing(self.bot.session.stream_content(url, timeout=timeout_s,
+                                                            chunk_size=DOWNLOAD_CHUNK)) as chunks:
+            async for chunk in chunks:
+                if len(data) + len(chunk) > max_bytes:
+                    raise PhotoRefused(PhotoProblem.TOO_LARGE, "more bytes than the limit")
+                data += chunk
+        return bytes(data)
 
     # outbound
 

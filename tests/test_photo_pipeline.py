@@ -1,0 +1,260 @@
+"""Meter photos through the real pipeline, against the fake Telegram: fetched beside the inbox, kept, served
+to the operator behind the token, and never holding up another resident."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from storage.models import ReadingRow
+from tests.fake_telegram import message_update
+from tests.test_telegram import OLENA, jpeg, link_heat, settings_for, start_bot, stop_bot
+from tests.test_telegram_process import wait_for
+
+IVAN = 5550002
+VIBER_USER = "olena-viber-id=="
+TOKEN = "operator-token-1"
+
+
+@pytest.fixture
+def api(telegram):
+    return telegram
+
+
+def photo_update(chat: int, file_id: str, size: int) -> dict:
+    """A photo as Telegram sends it: several sizes, the smallest first."""
+    return message_update(chat, photo=[
+        {"file_id": f"{file_id}-thumb", "file_unique_id": f"t-{file_id}", "width": 90, "height": 68,
+         "file_size": 1200},
+        {"file_id": file_id, "file_unique_id": f"u-{file_id}", "width": 1280, "height": 960, "file_size": size}])
+
+
+async def start(tmp_path, api, **extra):
+    return await start_bot(settings_for(tmp_path, api, ocr=False, **extra), api)
+
+
+async def send_photo(bot, chat: int, file_id: str, data: bytes) -> list[str]:
+    bot.api.add_file(file_id, data)
+    before = len(bot.api.texts(chat))
+    assert await bot.post(photo_update(chat, file_id, len(data))) == 200
+    await bot.settle()
+    return bot.api.texts(chat)[before:]
+
+
+async def get(bot, path: str, token: str | None) -> tuple[int, bytes, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    async with bot.http.get(f"{bot.url}{path}", headers=headers) as response:
+        return response.status, await response.read(), response.headers.get("Content-Type", "")
+
+
+async def test_a_telegram_photo_is_kept_with_the_reading_and_served_to_the_operator_alone(tmp_path, api):
+    bot = await start(tmp_path, api, operator_token=TOKEN)
+    try:
+        await link_heat(bot)
+        await bot.press(OLENA, "📝 Передати показники")
+        replies = await send_photo(bot, OLENA, "photo-1", jpeg((640, 480)))
+        assert "Фото додам до показника" in replies[0]
+        assert [c.params["file_id"] for c in api.method_calls("getFile")] == ["photo-1"]  # the largest size
+        await bot.say(OLENA, "1525,5")
+        await bot.press(OLENA, "Без змін")
+        await bot.press(OLENA, "Без змін")
+        receipt = await bot.press(OLENA, "✅ Підтвердити")
+        assert "KM-2611-" in receipt[0]
+        async with bot.server.app.uow_factory() as uow:
+            name = (await uow.session.scalars(select(ReadingRow.evidence).where(ReadingRow.evidence.is_not(None)))
+                    ).one()
+
+        assert (await get(bot, f"/photos/{name}", None))[0] == 401
+        assert (await get(bot, f"/photos/{name}", "operator-token-2"))[0] == 401
+        assert (await get(bot, f"/photos/{name}", TOKEN[:-1]))[0] == 401
+        status, body, kind = await get(bot, f"/photos/{name}", TOKEN)
+        assert (status, kind) == (200, "image/jpeg")
+        with Image.open(io.BytesIO(body)) as image:
+            assert image.size == (640, 480)
+        assert (await get(bot, "/photos/0123456789abcdef0123456789abcdef.jpg", TOKEN))[0] == 404
+        assert (await get(bot, "/photos/..%2F..%2Fk.db", TOKEN))[0] == 404
+    finally:
+        await stop_bot(bot)
+
+
+async def test_without_an_operator_token_no_photo_is_served(tmp_path, api):
+    bot = await start(tmp_path, api)
+    try:
+        await link_heat(bot)
+        await bot.press(OLENA, "📝 Передати показники")
+        await send_photo(bot, OLENA, "photo-1", jpeg())
+        async with bot.server.app.uow_factory() as uow:
+            (name,) = await uow.photos.known([n async for n, _ in bot.server.app.photos.store.names()])
+        for token in (None, "", "anything"):
+            assert (await get(bot, f"/photos/{name}", token))[0] == 404
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_slow_photo_holds_up_its_own_resident_only_and_their_next_message_waits_for_it(tmp_path, api):
+    bot = await start(tmp_path, api)
+    try:
+        await link_heat(bot)
+        await bot.press(OLENA, "📝 Передати показники")
+        before = len(api.texts(OLENA))
+        api.download_delay = 1.5
+        api.add_file("slow-1", jpeg((1600, 1200)))
+        assert await bot.post(photo_update(OLENA, "slow-1", 50_000)) == 200
+        assert await bot.post(message_update(OLENA, "1525,5")) == 200  # typed while the photo downloads
+        started = time.monotonic()
+        assert await bot.post(message_update(IVAN, "/start")) == 200
+        await wait_for(lambda: api.texts(IVAN), seconds=5)
+        assert time.monotonic() - started < 1.0  # another resident is answered at once
+        assert len(api.texts(OLENA)) == before  # ... while Olena's steps wait for her photo
+        await bot.settle()
+        after = api.texts(OLENA)[before:]
+        assert "Фото додам до показника" in after[0]
+        assert after[1].startswith("Лічильник 2 з 3")  # her value, taken after the photo, in the order sent
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_photo_that_does_not_arrive_in_time_is_explained_and_the_step_stays(tmp_path, api):
+    bot = await start(tmp_path, api, photo_fetch_timeout_seconds=0.5)
+    try:
+        await link_heat(bot)
+        await bot.press(OLENA, "📝 Передати показники")
+        api.download_delay = 5
+        started = time.monotonic()
+        replies = await send_photo(bot, OLENA, "slow-1", jpeg((1600, 1200)))
+        assert time.monotonic() - started < 3
+        assert "Не вдалося отримати фото" in replies[0]
+        assert (await bot.say(OLENA, "1525,5"))[0].startswith("Лічильник 2 з 3")
+        assert [n async for n, _ in bot.server.app.photos.store.names()] == []
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_photo_over_the_limit_in_every_size_is_refused_without_downloading_it(tmp_path, api):
+    bot = await start(tmp_path, api, photo_max_bytes=100_000)
+    try:
+        await link_heat(bot)
+        await bot.press(OLENA, "📝 Передати показники")
+        api.add_file("medium-1", jpeg((800, 600)))
+        before = len(api.texts(OLENA))
+        assert await bot.post(message_update(OLENA, photo=[  # the largest size that fits is taken
+            {"file_id": "medium-1", "file_unique_id": "m1", "width": 800, "height": 600, "file_size": 90_000},
+            {"file_id": "huge-1", "file_unique_id": "h1", "width": 4000, "height": 3000, "file_size": 5_000_000}])
+        ) == 200
+        await bot.settle()
+        assert "Фото додам до показника" in api.texts(OLENA)[before]
+        assert [c.params["file_id"] for c in api.method_calls("getFile")] == ["medium-1"]
+        assert await bot.post(message_update(OLENA, photo=[
+            {"file_id": "huge-2", "file_unique_id": "h2", "width": 4000, "height": 3000, "file_size": 5_000_000}])
+        ) == 200
+        await bot.settle()
+        assert "Фото завелике" in api.texts(OLENA)[-1]
+        assert len(api.downloads) == 1  # nothing more was fetched
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_document_that_is_not_a_picture_is_explained(tmp_path, api):
+    bot = await start(tmp_path, api)
+    try:
+        await link_heat(bot)
+        await bot.press(OLENA, "📝 Передати показники")
+        api.add_file("doc-1", b"%PDF-1.7 not a meter")
+        before = len(api.texts(OLENA))
+        assert await bot.post(message_update(OLENA, document={
+            "file_id": "doc-1", "file_unique_id": "d1", "file_name": "meter.jpg", "mime_type": "image/jpeg",
+            "file_size": 20})) == 200
+        await bot.settle()
+        assert "Це не схоже на фото" in api.texts(OLENA)[before]
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_photo_in_hand_when_the_bot_stops_is_fetched_after_the_restart(tmp_path, api):
+    bot = await start(tmp_path, api)
+    await link_heat(bot)
+    await bot.press(OLENA, "📝 Передати показники")
+    api.download_delay = 30
+    api.add_file("photo-1", jpeg())
+    assert await bot.post(photo_update(OLENA, "photo-1", 20_000)) == 200
+    await wait_for(lambda: api.downloads, seconds=5)
+    await asyncio.wait_for(stop_bot(bot), 20)  # the download is cut; the event stays recorded, unhandled
+    api.download_delay = 0
+    bot = await start(tmp_path, api)
+    try:
+        await wait_for(lambda: any("Фото додам до показника" in t for t in api.texts(OLENA)), seconds=10)
+    finally:
+        await stop_bot(bot)
+
+
+async def viber_at_the_prompt(tmp_path, viber_api, **extra):
+    from tests.test_viber import start_bot as start_viber, welcome
+
+    bot = await start_viber(tmp_path, viber_api, ocr=False, **extra)
+    try:
+        body = await welcome(bot, VIBER_USER)
+        [accounts] = [b["ActionBody"] for b in body["keyboard"]["Buttons"] if b["Text"] == "🏠 Мої рахунки"]
+        await bot.say(VIBER_USER, accounts)
+        await bot.tap(VIBER_USER, "➕ Додати рахунок")
+        await bot.tap(VIBER_USER, "Тепло та гаряча вода")
+        await bot.say(VIBER_USER, "100000000000001")
+        await bot.say(VIBER_USER, "1234,56")
+        await bot.tap(VIBER_USER, "📝 Передати показники")
+    except BaseException:
+        await stop_viber(bot)
+        raise
+    return bot
+
+
+async def send_picture(bot, media: str) -> list[str]:
+    from tests.fake_viber import message_callback
+
+    before = len(bot.api.texts(VIBER_USER))
+    callback = message_callback(VIBER_USER, type="picture", media=media, thumbnail=media, size=1000,
+                                file_name="meter.jpg")
+    assert (await bot.post(callback)).status == 200
+    await bot.settle()
+    return bot.api.texts(VIBER_USER)[before:]
+
+
+async def stop_viber(bot) -> None:
+    await bot.http.close()
+    await bot.server.stop()
+    await bot.server.app.close()
+
+
+async def test_a_viber_picture_is_fetched_from_its_media_url_and_kept_with_the_reading(tmp_path, viber):
+    bot = await viber_at_the_prompt(tmp_path, viber, viber_media_local=True)  # the fake is on this machine
+    try:
+        wrong = await send_picture(bot, viber.add_media("page.html", b"<html>", "text/html"))
+        assert "Це не схоже на фото" in wrong[0]
+        replies = await send_picture(bot, viber.add_media("m1.jpg", jpeg()))
+        assert "Фото додам до показника" in replies[0]
+        assert viber.media_requests == ["page.html", "m1.jpg"]
+        await bot.say(VIBER_USER, "1525,5")
+        await bot.tap(VIBER_USER, "Без змін")
+        await bot.tap(VIBER_USER, "Без змін")
+        await bot.tap(VIBER_USER, "✅ Підтвердити")
+        async with bot.server.app.uow_factory() as uow:
+            kept = await uow.photos.known([n async for n, _ in bot.server.app.photos.store.names()])
+            evidence = set((await uow.session.scalars(select(ReadingRow.evidence))).all())
+        assert len(kept) == 1 and evidence == kept | {None}
+    finally:
+        await stop_viber(bot)
+
+
+async def test_a_viber_media_url_on_a_local_address_is_never_fetched(tmp_path, viber):
+    bot = await viber_at_the_prompt(tmp_path, viber)  # as in production: only public addresses
+    try:
+        for media in (viber.add_media("m1.jpg", jpeg()), "http://10.0.0.1/m.jpg", "file:///etc/passwd"):
+            replies = await send_picture(bot, media)
+            assert "Не вдалося отримати фото" in replies[0]
+        assert viber.media_requests == []
+        assert (await bot.say(VIBER_USER, "1525,5"))[0].startswith("Лічильник 2 з 3")  # the step stayed
+    finally:
+        await stop_viber(bot)
