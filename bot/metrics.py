@@ -26,5 +26,12 @@ class Metrics:
                                  ["channel"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
+        self.photos = Counter("komunalka_photos_total", "Residents' photos: kept (read: a value suggested from "
+                              "it is up to the step), or why not (too_large, not_image, unavailable)",
+                              ["channel", "outcome"], registry=self.registry)
+        self.photo_seconds = Histogram("komunalka_photo_seconds", "Fetching, keeping and reading one photo",
+                                       ["channel"], registry=self.registry,
+                                       buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -131,6 +131,8 @@ async def test_a_photo_that_does_not_arrive_in_time_is_explained_and_the_step_st
         assert "Не вдалося отримати фото" in replies[0]
         assert (await bot.say(OLENA, "1525,5"))[0].startswith("Лічильник 2 з 3")
         assert [n async for n, _ in bot.server.app.photos.store.names()] == []
+        metrics = (await get(bot, "/metrics", None))[1].decode()
+        assert 'komunalka_photos_total{channel="telegram",outcome="unavailable"} 1.0' in metrics
     finally:
         await stop_bot(bot)
 

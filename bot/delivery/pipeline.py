@@ -276,8 +276,11 @@ class Pipeline:
         return ready
 
     async def _fetch_photo(self, intake: PhotoIntake, event: PhotoReceived, event_id: str) -> None:
+        started = time.perf_counter()
         try:
-            self._prepared[event_id] = await intake.prepare(self.adapter, event)
+            prepared = self._prepared[event_id] = await intake.prepare(self.adapter, event)
+            self._metrics.photos.labels(self.channel, prepared.problem.value if prepared.problem else "kept").inc()
+            self._metrics.photo_seconds.labels(self.channel).observe(time.perf_counter() - started)
         finally:
             self.inbox.resume(self._parked.pop(event.chat, []))
 
