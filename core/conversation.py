@@ -142,6 +142,8 @@ class Conversation:
     async def handle(self, turn: Turn, event: Inbound) -> None:
         turn.table = self.steps
         if turn.step not in self.steps:
+            if isinstance(event, PhotoReceived) and event.photo:  # a first message that is a photo: not kept
+                turn.discard.append(event.photo)
             if not (isinstance(event, ButtonPressed) and self._is_global(event.payload)):
                 await self.start(turn, "")  # a first message is a start: the greeting and the notice
                 command = self.commands.get(_command_of(event.text)) if isinstance(event, TextReceived) else None

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from core.conversation import Conversation, Turn
 from core.domain import SupplierSpec
-from core.events import ButtonPressed, ChatRef, Inbound, Reply, Text, encode_replies
+from core.events import ButtonPressed, ChatRef, Inbound, PhotoReceived, Reply, Text, encode_replies
 from core.ports import Claim, PhotoStore, UnitOfWork
 from core.resident_locks import ResidentLocks
 
@@ -148,7 +148,9 @@ class ConversationService:
                     claim: Claim | None = None) -> Outcome:
         chat = event.chat
         if inbound_id is not None and not await uow.inbox.mark_handled(chat.channel, inbound_id, self._clock()):
-            return Outcome(chat, "uk", (), duplicate=True)
+            # handled before: a photo fetched again for it is not kept twice
+            again = (event.photo,) if isinstance(event, PhotoReceived) and event.photo else ()
+            return Outcome(chat, "uk", (), duplicate=True, discard=again)
         resident = await uow.residents.get_or_create(chat)
         resident.reachable = True  # writing to the bot makes a resident reachable again
         turn = Turn(resident=resident, uow=uow, now=self._clock().astimezone(self._tz), suppliers=self._suppliers,

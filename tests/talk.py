@@ -26,8 +26,8 @@ class Talk:
         self.last: tuple[Reply, ...] = ()
         self.language = "uk"
 
-    async def event(self, event: Inbound) -> tuple[Reply, ...]:
-        outcome: Outcome = await self.service.handle(event)
+    async def event(self, event: Inbound, inbound_id: str | None = None) -> tuple[Reply, ...]:
+        outcome: Outcome = await self.service.handle(event, inbound_id=inbound_id)
         for reply in outcome.replies:  # a missing text or parameter fails here, in both languages
             render(reply, "uk")
             render(reply, "en")

@@ -153,6 +153,33 @@ async def test_cancelling_lets_the_draft_photos_go(talk, heat_account, store, ph
     assert await kept(photos) == [] and store.photos == {}
 
 
+@pytest.mark.parametrize("leave", ["/menu", "/cancel", "/start"])
+async def test_leaving_a_submission_unconfirmed_lets_its_photos_go(talk, heat_account, store, photos, leave):
+    await link(talk)
+    await submit_start(talk)
+    await talk.photo(await photos.save(b"first meter"))
+    await talk.say("1523,5")
+    await talk.photo(await photos.save(b"second meter"))
+    await talk.say(leave)
+    assert await kept(photos) == [] and store.photos == {}
+
+
+async def test_a_first_message_that_is_a_photo_is_greeted_and_not_kept(talk, store, photos):
+    await talk.photo(await photos.save(b"jpeg"))
+    assert talk.keys[0] == "welcome"
+    assert await kept(photos) == [] and store.photos == {}
+
+
+async def test_a_photo_handled_before_and_fetched_again_is_not_kept_twice(talk, heat_account, store, photos):
+    await link(talk)
+    await submit_start(talk)
+    first = await photos.save(b"jpeg")
+    await talk.event(PhotoReceived(talk.chat, "ref", photo=first), inbound_id="update-7")
+    again = await photos.save(b"jpeg")  # the same update, redelivered and fetched again
+    await talk.event(PhotoReceived(talk.chat, "ref", photo=again), inbound_id="update-7")
+    assert await kept(photos) == [first] and list(store.photos) == [first]
+
+
 async def test_a_photo_where_no_photo_is_asked_for_is_not_kept(talk, heat_account, store, photos):
     await link(talk)
     await talk.start()

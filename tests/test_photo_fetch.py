@@ -199,7 +199,8 @@ async def test_media_urls_that_lead_off_the_public_internet_are_refused_without_
     port = viber.url.split(":")[2].split("/")[0]
     urls = ["http://10.0.0.1/meter.jpg", "http://169.254.169.254/latest/meta-data/", "http://192.168.1.1/x.jpg",
             "http://[fe80::1]/x.jpg", "http://[::ffff:10.0.0.1]/x.jpg", "file:///etc/passwd", "ftp://10.0.0.1/x.jpg",
-            "http://2130706433/x.jpg"]  # 127.0.0.1 written as a number
+            "http://2130706433/x.jpg",  # 127.0.0.1 written as a number
+            "http://[64:ff9b:1::a00:1]/x.jpg", "http://[fec0::1]/x.jpg"]  # local NAT64, site-local: not public
     if not media_local:
         urls += [f"http://[::1]:{port}/media/meter.jpg", f"http://localhost:{port}/media/meter.jpg",
                  f"http://127.0.0.1:{port}/media/meter.jpg"]

@@ -6,14 +6,26 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from decimal import Decimal
 
 import pytest
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from core.periods import Period
+from core.register import parse_register
+from core.service import ConversationService
+from bot.bootstrap import build_app
+from bot.dialogs.table import CONVERSATION
+from bot.serve import Server
+from storage.readings_export import accepted_readings
+from storage.register_store import import_register
+from storage.uow import SqlUnitOfWork
 
 from storage.models import ReadingRow
 from tests.fake_telegram import message_update
-from tests.test_telegram import OLENA, jpeg, link_heat, settings_for, start_bot, stop_bot
+from tests.test_telegram import DEMO, OLENA, TelegramBot, jpeg, link_heat, settings_for, start_bot, stop_bot
 from tests.test_telegram_process import wait_for
 
 IVAN = 5550002
@@ -260,3 +272,66 @@ async def test_a_viber_media_url_on_a_local_address_is_never_fetched(tmp_path, v
         assert (await bot.say(VIBER_USER, "1525,5"))[0].startswith("Лічильник 2 з 3")  # the step stayed
     finally:
         await stop_viber(bot)
+
+
+class FlakyMarking:
+    """The inbox port of a database that fails, for a moment, to mark the given events handled."""
+
+    def __init__(self, inner, failing: set[str]) -> None:
+        self._inner, self._failing = inner, failing
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    async def mark_handled(self, channel: str, event_id: str, at):
+        if event_id in self._failing:
+            self._failing.discard(event_id)
+            raise OperationalError("UPDATE inbound_events", {}, Exception("database is locked"))
+        return await self._inner.mark_handled(channel, event_id, at)
+
+
+async def test_a_value_that_met_a_database_error_still_goes_before_the_photo_sent_after_it(tmp_path, api):
+    settings = settings_for(tmp_path, api, ocr=False, public_url=None)  # polling: both come in one getUpdates
+    app = await build_app(settings)
+    async with app.uow_factory() as uow:
+        await import_register(uow.session, parse_register(DEMO.read_bytes(), app.suppliers))
+        await uow.commit()
+    made, failing = app.uow_factory(), set[str]()
+
+    class FlakyUnitOfWork(SqlUnitOfWork):
+        async def __aenter__(self):
+            await super().__aenter__()
+            self.inbox = FlakyMarking(self.inbox, failing)  # type: ignore[assignment]  # stands in for SqlInbox
+            return self
+
+    def flaky() -> SqlUnitOfWork:
+        return FlakyUnitOfWork(made._sessions, made._write_lock)
+
+    app.uow_factory = flaky
+    app.service = ConversationService(flaky, CONVERSATION, app.suppliers, app.clock, settings.zone,
+                                      photos=app.photos.store if app.photos else None)
+    server = Server(app)
+    await server.start(reminders=False)
+    bot = TelegramBot(server, api)
+    try:
+        await link_heat(bot)
+        await bot.press(OLENA, "📝 Передати показники")
+        before = len(api.texts(OLENA))
+        api.add_file("photo-1", jpeg())
+        value, photo = message_update(OLENA, "1525,5"), photo_update(OLENA, "photo-1", 20_000)
+        failing.add(str(value["update_id"]))  # the value, sent first, meets a locked database once
+        api.push_update(value)
+        api.push_update(photo)  # ... in the same batch as the photo sent after it
+        await wait_for(lambda: len(api.texts(OLENA)) >= before + 2, seconds=10)
+        replies = api.texts(OLENA)[before:]
+        assert replies[0].startswith("Лічильник 2 з 3") and "Фото додам до показника" in replies[1]
+        await bot.press(OLENA, "Без змін")
+        await bot.press(OLENA, "Без змін")
+        await bot.press(OLENA, "✅ Підтвердити")
+        async with app.uow_factory() as uow:
+            rows = await accepted_readings(uow.session, "heat", Period(2026, 11))
+        assert [(r.meter, r.reading, r.photo is not None) for r in rows] == [
+            ("HT-0001", Decimal("1525.5"), False), ("HW-1001", Decimal("312.4"), True),  # the photo's meter
+            ("HW-1002", Decimal("98.75"), False)]
+    finally:
+        await stop_bot(bot)

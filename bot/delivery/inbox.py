@@ -86,12 +86,16 @@ class InboxWorker:
         asyncio.get_running_loop().call_later(seconds, self._take_back, items)
 
     def park(self, item: Recorded) -> None:
-        """Keep this event in hand (claimed, renewed) until ``resume``: its photo is being fetched."""
+        """Keep this event in hand (claimed, renewed) until ``done``: it is handled elsewhere (behind a photo)."""
         self._queued.add(item.event_id)
         self._held.add(item.event_id)
 
-    def resume(self, items: list[Recorded]) -> None:
-        self._take_back(items)
+    def done(self, items: list[Recorded]) -> None:
+        """Parked events that were handled."""
+        ids = {item.event_id for item in items}
+        self._held -= ids
+        self._queued -= ids
+        self._wakeup.set()  # the loop says it is idle once nothing is held
 
     def _take_back(self, items: list[Recorded]) -> None:
         self._held.difference_update(item.event_id for item in items)
@@ -129,7 +133,8 @@ class InboxWorker:
                 try:
                     again = await self._handle(batch)
                 except BaseException:
-                    self._queue = batch + self._queue  # still claimed by us: tried again after the backoff
+                    # still claimed by us: tried again after the backoff (but for those parked meanwhile)
+                    self._queue = [r for r in batch if r.event_id not in self._held] + self._queue
                     raise
                 self._queued.difference_update(r.event_id for r in batch if r.event_id not in self._held)
                 self._on_progress()

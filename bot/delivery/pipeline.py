@@ -38,6 +38,17 @@ def wall_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
+_Step = tuple[Inbound, Recorded, Parsed]
+
+
+@dataclass
+class _Lane:
+    """One resident's events from a photo being fetched on, in the order they came (bot/delivery/pipeline.py)."""
+
+    steps: list[_Step]
+    opened: asyncio.Event  # the batch that opened the lane has settled the resident's earlier events
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     owner: str  # this process, in claims
@@ -63,9 +74,9 @@ class Pipeline:
         self._loops: list[str] = []
         self._transient_tries: dict[str, int] = {}
         self._intake = intake
-        self._parked: dict[ChatRef, list[Recorded]] = {}  # residents whose photo is being fetched, their events
-        self._prepared: dict[str, PhotoReceived] = {}  # fetched photos, by event id, until their step is done
-        self._preparing: set[asyncio.Task[None]] = set()
+        self._lanes: dict[ChatRef, _Lane] = {}  # residents with a photo being fetched: their events, in order
+        self._laned: set[str] = set()  # the event ids in a lane
+        self._lane_tasks: set[asyncio.Task[None]] = set()
         self.recorder = InboxRecorder(self.channel, uow_factory, clock, self.claim)
         self.inbox = InboxWorker(self.channel, uow_factory, self._handle_batch, self.claim, wall_clock,
                                  on_progress=lambda: health.ok(f"{self.channel}-inbox"))
@@ -107,7 +118,7 @@ class Pipeline:
         """Stop taking work, let sends in hand finish briefly, give back every claim we hold."""
         if self._supervisor is not None:
             await self._supervisor.stop(*self._loops)
-        for task in list(self._preparing):  # their events stay recorded: fetched again by whoever takes them
+        for task in list(self._lane_tasks):  # their events stay recorded: handled by whoever takes them next
             task.cancel()
         try:
             async with asyncio.timeout(STOP_GRACE_S):
@@ -199,9 +210,11 @@ class Pipeline:
     async def _handle_batch(self, batch: list[Recorded]) -> list[Recorded]:
         """Parse, step and send a batch; returns the events to try again after a database error."""
         started = time.perf_counter()
-        steps: list[tuple[Inbound, Recorded, Parsed]] = []
+        steps: list[_Step] = []
         no_step: list[tuple[Recorded, Parsed]] = []
         for item in batch:
+            if item.event_id in self._laned:  # a batch put back whole: this one waits in its lane already
+                continue
             try:
                 parsed = self.adapter.parse(item)
             except Exception as exc:  # unreadable: set aside at once, it would fail the same way again
@@ -214,7 +227,17 @@ class Pipeline:
                 steps.append((parsed.event, item, parsed))
         if no_step:
             await self._settle_without_step(no_step)
-        steps = self._photos_fetched(await self._in_order(steps))
+        steps, opened = self._into_lanes(await self._in_order(steps))
+        try:
+            again = await self._step_all(steps, started)
+            return self._behind_photos(again, steps)
+        finally:
+            for lane in opened:  # the resident's earlier events of this batch are settled (or back in hand)
+                lane.opened.set()
+
+    async def _step_all(self, steps: list[_Step], started: float) -> list[Recorded]:
+        """Step events in one transaction, then send, retry alone, or set aside each; the events to try again
+        after a database error."""
         if not steps:
             return []
         outcomes = await self._service.handle_batch([(e, item.event_id) for e, item, _ in steps], claim=self.claim(),
@@ -239,7 +262,6 @@ class Pipeline:
                     continue
                 # the database answers the set-aside below but keeps failing this one event: it is the event's
             self._transient_tries.pop(item.event_id, None)
-            self._prepared.pop(item.event_id, None)
             if isinstance(outcome, Exception):
                 self._metrics.updates.labels(self.channel, "error").inc()
                 self._metrics.errors.labels(self.channel, "handling").inc()
@@ -250,39 +272,93 @@ class Pipeline:
             self._metrics.latency.labels(self.channel).observe(time.perf_counter() - started)
         return again
 
-    def _photos_fetched(self, steps: list[tuple[Inbound, Recorded, Parsed]]
-                        ) -> list[tuple[Inbound, Recorded, Parsed]]:
-        """The steps that may run now. A photo is fetched (and read) beside the inbox, never in it: its
-        resident's events wait in hand until it is kept, and no one else's do."""
-        if self._intake is None:
-            return steps
-        ready = []
-        for event, item, parsed in steps:
-            if event.chat in self._parked:
-                self._parked[event.chat].append(item)
-                self.inbox.park(item)
-                continue
-            if isinstance(event, PhotoReceived) and not event.fetched:
-                prepared = self._prepared.get(item.event_id)
-                if prepared is None:
-                    self._parked[event.chat] = [item]
-                    self.inbox.park(item)
-                    task = asyncio.create_task(self._fetch_photo(self._intake, event, item.event_id))
-                    self._preparing.add(task)
-                    task.add_done_callback(self._preparing.discard)
-                    continue
-                event = prepared
-            ready.append((event, item, parsed))
-        return ready
+    # photos
 
-    async def _fetch_photo(self, intake: PhotoIntake, event: PhotoReceived, event_id: str) -> None:
-        started = time.perf_counter()
+    def _into_lanes(self, steps: list[_Step]) -> tuple[list[_Step], list[_Lane]]:
+        """The steps that may run now, and the lanes this batch opened.
+
+        A photo is fetched (and read) beside the inbox, never in it: from a resident's photo on, their events
+        wait in a lane of their own, in the order they came, and run there once the photo is kept; no one
+        else's wait. A lane runs only after the batch that opened it has settled the resident's earlier events.
+        """
+        if self._intake is None:
+            return steps, []
+        ready, opened = [], []
+        for step in steps:
+            event, item, _ = step
+            lane = self._lanes.get(event.chat)
+            if lane is None and isinstance(event, PhotoReceived) and not event.fetched:
+                lane = self._lanes[event.chat] = _Lane([], asyncio.Event())
+                opened.append(lane)
+                task = asyncio.create_task(self._run_lane(event.chat, lane, self._intake))
+                self._lane_tasks.add(task)
+                task.add_done_callback(self._lane_tasks.discard)
+            if lane is None:
+                ready.append(step)
+                continue
+            lane.steps.append(step)
+            self._laned.add(item.event_id)
+            self.inbox.park(item)
+        return ready, opened
+
+    def _behind_photos(self, again: list[Recorded], steps: list[_Step]) -> list[Recorded]:
+        """Of the events to try again, those whose resident has a lane now go first in it, before their own
+        photo; the others are returned."""
+        ahead: dict[ChatRef, list[_Step]] = {}
+        for step in steps:
+            if step[1] in again and step[0].chat in self._lanes:
+                ahead.setdefault(step[0].chat, []).append(step)
+        for chat, first in ahead.items():
+            self._lanes[chat].steps[:0] = first
+            for _, item, _ in first:
+                self._laned.add(item.event_id)
+                self.inbox.park(item)
+        return [item for item in again if item.event_id not in self._laned]
+
+    async def _run_lane(self, chat: ChatRef, lane: _Lane, intake: PhotoIntake) -> None:
+        """Fetch the photo at the lane's head, then run the steps up to the next photo; until the lane is empty.
+        Events that meet a database error stay at its head, tried again after a pause."""
+        pause = 0.5
         try:
-            prepared = self._prepared[event_id] = await intake.prepare(self.adapter, event)
-            self._metrics.photos.labels(self.channel, prepared.problem.value if prepared.problem else "kept").inc()
-            self._metrics.photo_seconds.labels(self.channel).observe(time.perf_counter() - started)
+            while lane.steps:
+                try:
+                    if await self._lane_step(lane, intake):
+                        pause = 0.5
+                        continue
+                except Exception as exc:  # a set-aside that met the database, or a bug: the lane goes on
+                    log.error("%s: a resident's steps behind a photo failed (%s); tried again", self.channel,
+                              exc.__class__.__name__)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
         finally:
-            self.inbox.resume(self._parked.pop(event.chat, []))
+            if self._lanes.get(chat) is lane and not lane.steps:
+                del self._lanes[chat]
+
+    async def _lane_step(self, lane: _Lane, intake: PhotoIntake) -> bool:
+        """Fetch the photo at the head, or run the steps up to the next photo; False: some must be tried again."""
+        event, item, parsed = lane.steps[0]
+        if isinstance(event, PhotoReceived) and not event.fetched:
+            fetched = await self._fetch_photo(intake, event)
+            at = next(n for n, step in enumerate(lane.steps) if step[1] is item)  # events may have gone ahead
+            lane.steps[at] = (fetched, item, parsed)
+            return True
+        await lane.opened.wait()
+        cut = next((n for n, (e, _, _) in enumerate(lane.steps)
+                    if n and isinstance(e, PhotoReceived) and not e.fetched), len(lane.steps))
+        run = lane.steps[:cut]
+        again = await self._step_all(run, time.perf_counter())
+        lane.steps[:cut] = [step for step in run if step[1] in again]
+        done = [item for _, item, _ in run if item not in again]
+        self._laned.difference_update(item.event_id for item in done)
+        self.inbox.done(done)
+        return not again
+
+    async def _fetch_photo(self, intake: PhotoIntake, event: PhotoReceived) -> PhotoReceived:
+        started = time.perf_counter()
+        prepared = await intake.prepare(self.adapter, event)
+        self._metrics.photos.labels(self.channel, prepared.problem.value if prepared.problem else "kept").inc()
+        self._metrics.photo_seconds.labels(self.channel).observe(time.perf_counter() - started)
+        return prepared
 
     async def _retry_alone(self, event: Inbound, item: Recorded) -> Outcome | Exception:
         try:

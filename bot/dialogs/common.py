@@ -96,5 +96,20 @@ def on_own_account(then: Callable[[Turn, Account], Awaitable[None]]) -> Callable
 
 
 async def go_menu(turn: Turn, _: str = "") -> None:
+    await drop_draft(turn)
     turn.session["data"] = {}
     await turn.goto("menu")
+
+
+async def drop_draft(turn: Turn) -> None:
+    """The resident leaves a submission unconfirmed (cancel, the menu, a start over): its photos go with it."""
+    draft = turn.data.pop("draft", None) or {}
+    for name in [*draft.get("photos", {}).values(), *(v.get("evidence") for v in draft.get("values", {}).values())]:
+        if name:
+            await let_go(turn, name)
+
+
+async def let_go(turn: Turn, name: str) -> None:
+    """A kept photo that nothing will refer to: its record goes now, its file once the step is committed."""
+    await turn.uow.photos.remove([name])
+    turn.discard.append(name)

@@ -13,7 +13,7 @@ from core.conversation import Step, Turn
 from core.domain import ServiceSpec
 from core.events import Button, PhotoReceived
 from core.meter_photo import suggestion
-from bot.dialogs.common import meter_label, unit_text
+from bot.dialogs.common import let_go, meter_label, unit_text
 from bot.dialogs.submission import (
     RECENT_PERIODS,
     Current,
@@ -21,7 +21,6 @@ from bot.dialogs.submission import (
     example_of,
     handed_in,
     keep_photo,
-    let_go,
     meter_buttons,
     previous_of,
     take_value,

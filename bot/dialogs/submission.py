@@ -22,6 +22,8 @@ from core.reading_parser import ParseError, parse_reading
 from core.submission_window import Window, window_for_submission, window_of_period
 from bot.dialogs.common import (
     account_label,
+    drop_draft,
+    let_go,
     go_menu,
     menu_row,
     meter_label,
@@ -85,6 +87,7 @@ async def _begin(turn: Turn, account: Account, once: bool = False) -> None:
         turn.say("no_meters")
         await go_menu(turn)
         return
+    await drop_draft(turn)  # a draft started again (its window passed): its photos were of another period
     turn.session["data"] = {
         "draft": {"account": account.id, "period": str(window.period), "meters": meters, "index": 0, "values": {},
                   "fixing": False, "once": [account.supplier, account.number] if once else None}
@@ -307,17 +310,7 @@ async def _record(turn: Turn, current: Current, value: Decimal, kind: ReadingKin
         await turn.goto("summary")
 
 
-async def let_go(turn: Turn, name: str) -> None:
-    """A kept photo that nothing will refer to: its record goes now, its file once the step is committed."""
-    await turn.uow.photos.remove([name])
-    turn.discard.append(name)
-
-
 async def cancel_submission(turn: Turn, _: str) -> None:
-    draft = turn.data.get("draft") or {}
-    for name in [*draft.get("photos", {}).values(), *(v.get("evidence") for v in draft.get("values", {}).values())]:
-        if name:
-            await let_go(turn, name)
     turn.say("submission_cancelled")
     await go_menu(turn)
 
@@ -471,18 +464,22 @@ async def confirm(turn: Turn, _: str) -> None:
     status = ReadingStatus.ACCEPTED if window.contains(turn.now.date()) else ReadingStatus.PENDING
     reference = new_reference(period)
     earlier = await turn.uow.readings.in_period(draft["meters"], period)
+    # a draft's photo may have been purged as abandoned (a very old draft): the reading goes without it
+    photos = await turn.uow.photos.known([v["evidence"] for v in draft["values"].values() if v.get("evidence")])
     readings = tuple(
         NewReading(
             meter_id=meter_id, value=Decimal(v["value"]),
             previous_value=Decimal(v["previous"]) if v["previous"] is not None else None,
             consumption=Decimal(v["consumption"]) if v["consumption"] is not None else None,
-            kind=ReadingKind(v["kind"]), evidence=v.get("evidence"), new_serial=v.get("new_serial"),
+            kind=ReadingKind(v["kind"]), evidence=v.get("evidence") if v.get("evidence") in photos else None,
+            new_serial=v.get("new_serial"),
             new_installed=date.fromisoformat(v["new_installed"]) if v.get("new_installed") else None,
             new_start=Decimal(v["new_start"]) if v.get("new_start") else None,
         )
         for meter_id in draft["meters"]
         for v in [draft["values"][str(meter_id)]]
     )
+    turn.data.pop("draft")  # its photos are the readings' now
     replaced = await turn.uow.readings.submit(Submission(
         account_id=account.id, resident_id=turn.resident.id, period=period, channel=turn.channel,
         reference=reference, submitted_at=turn.now, status=status, readings=readings,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import warnings
 from dataclasses import replace
 from typing import Protocol
 
@@ -28,6 +27,7 @@ FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"}  # MPO: the JPEG 
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo; past it, a picture is a decompression bomb, not a meter
 LONGEST_SIDE = 2560  # kept at most this large: a meter's digits stay sharp, a year of photos stays small
 QUALITY = 88
+FETCHES = 16  # photos fetched at once, by all residents: at most this many times the size limit in memory
 
 
 class PhotoFetcher(Protocol):
@@ -35,18 +35,20 @@ class PhotoFetcher(Protocol):
 
 
 def as_jpeg(data: bytes) -> bytes | None:
-    """The picture as a JPEG, upright, without metadata; None for anything that is not a picture we read."""
+    """The picture as a JPEG, upright, without metadata; None for anything that is not a picture we read.
+
+    Opening reads only the header: a picture over MAX_PIXELS is refused before a pixel is decoded (Pillow
+    itself refuses one over twice its own limit while opening)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as opened:
-                if opened.format not in FORMATS or opened.width * opened.height > MAX_PIXELS:
-                    return None
-                image = ImageOps.exif_transpose(opened).convert("RGB")
-                image.thumbnail((LONGEST_SIDE, LONGEST_SIDE))
-                out = io.BytesIO()
-                image.save(out, "JPEG", quality=QUALITY)
-                return out.getvalue()
+        with Image.open(io.BytesIO(data)) as opened:
+            if opened.format not in FORMATS or opened.width * opened.height > MAX_PIXELS:
+                return None
+            image = ImageOps.exif_transpose(opened).convert("RGB")
+        image.info.clear()  # a JPEG comment, an ICC profile, XMP: nothing of the sender's file goes on
+        image.thumbnail((LONGEST_SIDE, LONGEST_SIDE))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=QUALITY)
+        return out.getvalue()
     except Exception:  # hostile bytes reach deep into decoders: whatever they raise, it is not a picture
         return None
 
@@ -57,13 +59,15 @@ class PhotoIntake:
         self.recognizer = recognizer
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        self._fetches = asyncio.Semaphore(FETCHES)
 
     async def prepare(self, fetcher: PhotoFetcher, event: PhotoReceived) -> PhotoReceived:
         """The event with the kept photo's name and what recognition read, or the problem; never raises."""
         if event.fetched:
             return event
         try:
-            data = await fetcher.fetch_photo(event.ref, self.max_bytes, self.timeout_s)
+            async with self._fetches:
+                data = await fetcher.fetch_photo(event.ref, self.max_bytes, self.timeout_s)
             if len(data) > self.max_bytes:
                 raise PhotoRefused(PhotoProblem.TOO_LARGE)
             jpeg = await asyncio.to_thread(as_jpeg, data)

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 async def kept_photo(app: App, name: str) -> bytes | None:
     """A photo by name, when it is kept and has a record; None otherwise."""
-    if app.photos is None or not NAME.match(name):
+    if app.photos is None or not NAME.fullmatch(name):
         return None
     async with app.uow_factory() as uow:
         if not await uow.photos.known([name]):

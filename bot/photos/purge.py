@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 LOOSE_DAYS = 62  # a draft lives until its window closes: a photo no reading refers to is abandoned after this
 UNRECORDED_GRACE = timedelta(days=1)  # a file without a record younger than this may be on its way in
 BATCH = 1000
+DRY_RUN_MAX = 10_000_000  # names a dry run counts (a city's three years of photos, at most)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ async def purge_photos(uow_factory: Callable[[], UnitOfWork], store: PhotoStore,
     expired = 0
     while True:
         async with uow_factory() as uow:
-            names = await uow.photos.expired(readings_before, loose_before, BATCH)
+            # a dry run removes nothing, so it cannot page by removing: it takes every name at once
+            names = await uow.photos.expired(readings_before, loose_before, DRY_RUN_MAX if dry_run else BATCH)
             if dry_run or not names:
                 expired += len(names)
                 break

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
+NAME = re.compile(r"[0-9a-f]{32}\.jpg")  # used with fullmatch
 PARTIAL = ".part-"  # a write in progress (or one a crash cut short)
 
 
@@ -38,7 +38,7 @@ class LocalPhotoStore:
         self.root = root
 
     def path_of(self, name: str) -> Path | None:
-        return self.root / name[:2] / name if NAME.match(name) else None
+        return self.root / name[:2] / name if NAME.fullmatch(name) else None
 
     async def save(self, data: bytes) -> str:
         name = secrets.token_hex(16) + ".jpg"
@@ -87,7 +87,7 @@ class LocalPhotoStore:
         """Folder by folder: a city's photos are never listed in memory at once."""
         for folder in await asyncio.to_thread(self._folders):
             for name, written in await asyncio.to_thread(_entries, folder):
-                if NAME.match(name):
+                if NAME.fullmatch(name):
                     yield name, written
 
     async def remove_partials(self, before: datetime) -> int:

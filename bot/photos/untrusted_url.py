@@ -30,6 +30,8 @@ PHOTO_CHUNK = 64 * 1024
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 NOT_PUBLIC = "not a public address"
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# ranges Python 3.11's is_global still counts as public: local-use NAT64 (RFC 8215), site-local (deprecated)
+_NOT_GLOBAL = (ipaddress.IPv6Network("64:ff9b:1::/48"), ipaddress.IPv6Network("fec0::/10"))
 
 
 
@@ -40,7 +42,8 @@ class NotPublicAddress(OSError):
 def is_public(address: str) -> bool:
     """Whether an IP address is on the public internet: not loopback, private, link-local, multicast,
     reserved or unspecified; nor is an IPv4 address carried inside an IPv6 one (mapped, 6to4, NAT64, ...)."""
-    return all(ip.is_global and not ip.is_multicast for ip in _reached(ipaddress.ip_address(address)))
+    return all(ip.is_global and not ip.is_multicast and not any(ip in net for net in _NOT_GLOBAL if ip.version == 6)
+               for ip in _reached(ipaddress.ip_address(address)))
 
 
 def _reached(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

@@ -1,5 +1,8 @@
 """kept meter photos: a record per photo, its bytes in the photo store; readings name theirs in evidence
 
+Before, a reading's evidence was the platform's handle of the picture (a Telegram file id, a Viber media URL):
+nothing the operator could fetch, and a handle to the resident's picture outside the bot's control. Cleared.
+
 Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-07 03:00:00
@@ -28,6 +31,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_photos_resident_id', 'photos', ['resident_id'], unique=False)
     op.create_index('ix_photos_received_at', 'photos', ['received_at'], unique=False)
+    op.execute("UPDATE readings SET evidence = NULL WHERE evidence IS NOT NULL")
     op.create_index('ix_readings_evidence', 'readings', ['evidence'], unique=False)
 
 
