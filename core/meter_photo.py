@@ -19,6 +19,9 @@ RIVAL_HEIGHT = 0.75
 SAME_HEIGHT = 0.6
 SAME_LINE = 0.25  # their centres at most this share of their height apart, up or down
 GAP = 1.2  # at most this many heights of space between two pieces of the drum
+# the drum's digits stand out of the face's small print (serial number, type, year): at least this many times
+# as tall as the other texts are, in the middle
+ABOVE_SMALL_PRINT = 1.5
 UNIT = re.compile(r"\s*[^\W\d_]\D*?3?$")  # a unit label read into the drum's text: kWh, m3 (m³), кВт·год
 DRUM_TEXT = re.compile(r"[0-9 ]+(?:[.,][0-9 ]+)?")
 
@@ -50,8 +53,11 @@ class _Piece:
 @dataclass(frozen=True)
 class _Candidate:
     value: Decimal
-    height: float
-    confidence: float
+    pieces: tuple[_Piece, ...]
+
+    @property
+    def height(self) -> float:
+        return sum(p.height for p in self.pieces) / len(self.pieces)
 
 
 def _piece(seen: Seen) -> _Piece | None:
@@ -89,9 +95,7 @@ def _candidates(pieces: list[_Piece], digits: int, decimals: int) -> list[_Candi
                 separators.add(offset + p.separator_at)
             offset += len(p.digits)
         if length == digits + decimals and separators <= {digits}:
-            text = "".join(p.digits for p in row)
-            found.append(_Candidate(Decimal(text).scaleb(-decimals), sum(p.height for p in row) / len(row),
-                                    min(p.seen.confidence for p in row)))
+            found.append(_Candidate(Decimal("".join(p.digits for p in row)).scaleb(-decimals), tuple(row)))
     return found
 
 
@@ -99,8 +103,8 @@ def value_from(seen: Sequence[Seen], digits: int, decimals: int) -> Decimal | No
     """The meter's value, if what was read fits a drum of ``digits`` whole and ``decimals`` decimal digits
     (leading zeros shown) beyond doubt; None when unsure.
 
-    The drum is the tallest digit-bearing text on the face: a serial number or a label in small print never
-    counts, and any other reading of about the drum's height, any piece read with little confidence, or a
+    The drum is the tallest digit-bearing text on the face, well above its small print: a serial number or a
+    label never counts. Another reading of about the drum's height, a piece read with little confidence, or a
     digit out of line with the rest (a drum caught while turning) leaves the photo unread.
     """
     pieces = [p for p in map(_piece, seen) if p is not None]
@@ -108,10 +112,13 @@ def value_from(seen: Sequence[Seen], digits: int, decimals: int) -> Decimal | No
     if not candidates:
         return None
     tallest = max(candidates, key=lambda c: c.height)
-    rivals = [c for c in candidates if c.height >= RIVAL_HEIGHT * tallest.height]
+    rivals = {c.value for c in candidates if c.height >= RIVAL_HEIGHT * tallest.height}
+    drum = {p.seen for p in tallest.pieces}
+    others = sorted(s.box[3] - s.box[1] for s in seen if s not in drum)
     taller_text = any(sum(ch.isascii() and ch.isdigit() for ch in s.text) >= 3
                       and s.box[3] - s.box[1] > tallest.height / RIVAL_HEIGHT for s in seen)
-    if taller_text or len({c.value for c in rivals}) > 1 or tallest.confidence < MIN_CONFIDENCE:
+    if (len(rivals) > 1 or taller_text or min(p.seen.confidence for p in tallest.pieces) < MIN_CONFIDENCE
+            or (others and tallest.height < ABOVE_SMALL_PRINT * others[len(others) // 2])):
         return None
     return tallest.value
 

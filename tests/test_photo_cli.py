@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import re
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.test_cli_e2e import run
@@ -15,7 +18,7 @@ LINKED_AND_SUBMITTING = [
     "2", "1", "Тепло та гаряча вода", "100 000 000 000 001", "1234,56",  # my accounts, link, the heat account
     "1",  # submit readings
 ]
-NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
+NAME = re.compile(r"[0-9a-f]{32}\.jpg")
 
 
 def meter_picture(path: Path, size: tuple[int, int] = (320, 200)) -> Path:
@@ -50,7 +53,7 @@ def test_a_photo_sent_in_the_console_is_kept_exported_by_name_and_fetched_by_the
     assert "Traceback" not in result.stderr
     rows = export(env)
     name = rows[0]["photo"]
-    assert NAME.match(name) and [r["photo"] for r in rows[1:]] == ["", ""]
+    assert NAME.fullmatch(name) and [r["photo"] for r in rows[1:]] == ["", ""]
     assert (tmp_path / "photos" / name[:2] / name).is_file()  # beside the database by default
 
     out = tmp_path / "fetched.jpg"
@@ -91,3 +94,23 @@ def test_purge_removes_photos_past_the_retention_and_the_export_no_longer_names_
     assert not (tmp_path / "photos" / name[:2] / name).exists()
     rows = export(env)
     assert rows[0]["photo"] == "" and rows[0]["reading"] == "1525.5"  # the reading stays, without its photo
+
+
+def test_with_recognition_the_console_suggests_the_value_and_keeps_it_only_after_the_tap(env, tmp_path):
+    pytest.importorskip("rapidocr")  # the [ocr] extra; CI installs it
+    from tests.meter_faces import render_meter
+
+    face = tmp_path / "heating.jpg"
+    face.write_bytes(render_meter(Decimal("1523.5"), 5, 3, random.Random(3)))  # the heating meter, 5+3 drums
+    env = {**env, "KOMUNALKA_OCR_TIME_LIMIT_SECONDS": "60"}  # the first photo starts the worker: models load
+    result = run(env, "console", "--demo", cwd=tmp_path, stdin=conversation(f"/photo {face}"))
+    assert result.returncode == 0, result.stderr
+    assert "з фото я прочитав 01523,500 Гкал. Це правильно?" in result.stdout
+    assert export(env) == []  # nothing kept before the resident's tap
+
+    result = run(env, "console", cwd=tmp_path, stdin="✅ Так, правильно\nБез змін\n#1\n✅ Підтвердити\n")
+    assert result.returncode == 0, result.stderr
+    assert "Номер квитанції: KM-2611-" in result.stdout
+    row = export(env)[0]
+    assert (row["meter"], row["reading"], row["kind"]) == ("HT-0001", "1523.5", "reading")
+    assert NAME.fullmatch(row["photo"])

@@ -1,10 +1,10 @@
 """Reading the digits on a meter's photo with the [ocr] extra's engine (RapidOCR on onnxruntime).
 
-The engine runs in worker processes, never in the bot's: a photo takes about half a second of a core and
-the models half a gigabyte. Each worker loads the engine once, when the first photo starts it; onnxruntime
-gets one thread per worker on a small machine, so the bot keeps a core. A photo not read within the time
-limit gives None, and as a running task cannot be stopped, the workers are killed and the next photo
-starts new ones. Logs name only an error's class: never the photo, never what was read on it.
+The engine runs in worker processes, never in the bot's: a photo takes about two thirds of a second of a
+core, and a worker half a gigabyte of memory. Each worker loads the engine once, when the first photo starts
+it; onnxruntime gets one thread per worker on a small machine, so the bot keeps a core. A photo not read
+within the time limit gives None, and as a running task cannot be stopped, the workers are killed and the
+next photo starts new ones. Logs name only an error's class: never the photo, never what was read on it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from core.meter_photo import Seen
 log = logging.getLogger(__name__)
 
 ENGINE = ("rapidocr", "onnxruntime")  # the [ocr] extra (pyproject.toml); the models ship in rapidocr's wheel
-LONGEST_SIDE = 1280  # photos are read at most this large: the drum's digits stay a hundred pixels tall
+LONGEST_SIDE = 1280  # photos are read at most this large: a larger one only takes longer to search for text
+MIN_LEFT_S = 0.2  # a photo whose time is this nearly up when a worker is free is not begun
 MAX_WORKERS = 2  # never more photos than this at a time: each takes a core and half a gigabyte
 
 _engine: Any = None  # in a worker process: the engine, loaded once by _load_engine
@@ -109,25 +110,42 @@ class ProcessRecognizer:
         self.time_limit_s = time_limit_s
         self._workers = min(MAX_WORKERS, workers or (1 if cpus <= 2 else 2))
         self._threads = max(1, min(2, (cpus - 1) // self._workers))  # onnxruntime's, in each worker
-        self._slots = asyncio.Semaphore(self._workers)  # a photo waits here, not in the pool, so the limit is its own
+        self._slots = asyncio.Semaphore(self._workers)  # a photo waits here, not in the pool: within its time limit
         self._pool: ProcessPoolExecutor | None = None
 
     async def read(self, image: bytes) -> tuple[Seen, ...] | None:
-        async with self._slots:
-            pool = self._started()
-            try:
-                async with asyncio.timeout(self.time_limit_s):
-                    return await asyncio.get_running_loop().run_in_executor(pool, _read, image)
-            except (TimeoutError, BrokenProcessPool) as exc:  # stuck or dead: new workers for the next photo
-                log.error("meter photo not read (%s); the recognition workers restart", exc.__class__.__name__)
-                self._stop(pool, kill=True)
-            except Exception as exc:  # not a picture, or the engine's own error: the resident types the value
-                log.warning("meter photo not read (%s)", exc.__class__.__name__)
+        """Waiting for a free worker counts against the time limit too: when many residents send photos at
+        once, the last are evidence only rather than keeping their resident waiting (the photo's lane)."""
+        deadline = asyncio.get_running_loop().time() + self.time_limit_s
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        except TimeoutError:
+            log.warning("meter photo not read (every worker busy)")
             return None
+        try:
+            if deadline - asyncio.get_running_loop().time() < MIN_LEFT_S:  # no time left to read it: not begun
+                log.warning("meter photo not read (every worker busy)")
+                return None
+            return await self._read_by(deadline, image)
+        finally:
+            self._slots.release()
+
+    async def _read_by(self, deadline: float, image: bytes) -> tuple[Seen, ...] | None:
+        pool = self._started()
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await asyncio.get_running_loop().run_in_executor(pool, _read, image)
+        except (TimeoutError, BrokenProcessPool) as exc:  # stuck or dead: new workers for the next photo
+            log.error("meter photo not read (%s); the recognition workers restart", exc.__class__.__name__)
+            await self._stop(pool, kill=True)
+        except Exception as exc:  # not a picture, or the engine's own error: the resident types the value
+            log.warning("meter photo not read (%s)", exc.__class__.__name__)
+        return None
 
     async def close(self) -> None:
         if self._pool is not None:
-            await asyncio.to_thread(self._stop, self._pool, kill=False)
+            await self._stop(self._pool, kill=False)
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -136,11 +154,19 @@ class ProcessRecognizer:
                                              initializer=_load_engine, initargs=(self._threads,))
         return self._pool
 
-    def _stop(self, pool: ProcessPoolExecutor, kill: bool) -> None:
+    async def _stop(self, pool: ProcessPoolExecutor, kill: bool) -> None:
         if self._pool is pool:
-            self._pool = None
-        if kill:
-            # ProcessPoolExecutor cannot stop a running task before Python 3.14 (kill_workers)
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.kill()
-        pool.shutdown(wait=not kill, cancel_futures=True)
+            self._pool = None  # the next photo starts new workers
+        await asyncio.to_thread(_stopped, pool, kill)
+
+
+def _stopped(pool: ProcessPoolExecutor, kill: bool) -> None:
+    """The pool shut down; with ``kill``, its workers killed first (and waited for, so none lingers)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    if kill:
+        # ProcessPoolExecutor cannot stop a running task before Python 3.14 (kill_workers)
+        for process in processes:
+            process.kill()
+    pool.shutdown(wait=not kill, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
