@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import pytest
@@ -50,6 +52,25 @@ async def start(tmp_path, api, **extra):
     return await start_bot(settings_for(tmp_path, api, ocr=False, **extra), api)
 
 
+@asynccontextmanager
+async def at_the_prompt(tmp_path, api, **extra) -> AsyncIterator[TelegramBot]:
+    """The bot serving, Olena's heat account linked, at her first meter's prompt."""
+    bot = await start(tmp_path, api, **extra)
+    try:
+        await link_heat(bot)
+        await bot.press(OLENA, "📝 Передати показники")
+        yield bot
+    finally:
+        await stop_bot(bot)
+
+
+async def kept_names(bot) -> list[str]:
+    """The names of the photos kept in the bot's photo store."""
+    photos = bot.server.app.photos
+    assert photos is not None
+    return [name async for name, _ in photos.store.names()]
+
+
 async def send_photo(bot, chat: int, file_id: str, data: bytes) -> list[str]:
     bot.api.add_file(file_id, data)
     before = len(bot.api.texts(chat))
@@ -65,10 +86,7 @@ async def get(bot, path: str, token: str | None) -> tuple[int, bytes, str]:
 
 
 async def test_a_telegram_photo_is_kept_with_the_reading_and_served_to_the_operator_alone(tmp_path, api):
-    bot = await start(tmp_path, api, operator_token=TOKEN)
-    try:
-        await link_heat(bot)
-        await bot.press(OLENA, "📝 Передати показники")
+    async with at_the_prompt(tmp_path, api, operator_token=TOKEN) as bot:
         replies = await send_photo(bot, OLENA, "photo-1", jpeg((640, 480)))
         assert "Фото додам до показника" in replies[0]
         assert [c.params["file_id"] for c in api.method_calls("getFile")] == ["photo-1"]  # the largest size
@@ -90,29 +108,19 @@ async def test_a_telegram_photo_is_kept_with_the_reading_and_served_to_the_opera
             assert image.size == (640, 480)
         assert (await get(bot, "/photos/0123456789abcdef0123456789abcdef.jpg", TOKEN))[0] == 404
         assert (await get(bot, "/photos/..%2F..%2Fk.db", TOKEN))[0] == 404
-    finally:
-        await stop_bot(bot)
 
 
 async def test_without_an_operator_token_no_photo_is_served(tmp_path, api):
-    bot = await start(tmp_path, api)
-    try:
-        await link_heat(bot)
-        await bot.press(OLENA, "📝 Передати показники")
+    async with at_the_prompt(tmp_path, api) as bot:
         await send_photo(bot, OLENA, "photo-1", jpeg())
         async with bot.server.app.uow_factory() as uow:
-            (name,) = await uow.photos.known([n async for n, _ in bot.server.app.photos.store.names()])
+            (name,) = await uow.photos.known(await kept_names(bot))
         for token in (None, "", "anything"):
             assert (await get(bot, f"/photos/{name}", token))[0] == 404
-    finally:
-        await stop_bot(bot)
 
 
 async def test_a_slow_photo_holds_up_its_own_resident_only_and_their_next_message_waits_for_it(tmp_path, api):
-    bot = await start(tmp_path, api)
-    try:
-        await link_heat(bot)
-        await bot.press(OLENA, "📝 Передати показники")
+    async with at_the_prompt(tmp_path, api) as bot:
         before = len(api.texts(OLENA))
         api.download_delay = 1.5
         api.add_file("slow-1", jpeg((1600, 1200)))
@@ -127,33 +135,23 @@ async def test_a_slow_photo_holds_up_its_own_resident_only_and_their_next_messag
         after = api.texts(OLENA)[before:]
         assert "Фото додам до показника" in after[0]
         assert after[1].startswith("Лічильник 2 з 3")  # her value, taken after the photo, in the order sent
-    finally:
-        await stop_bot(bot)
 
 
 async def test_a_photo_that_does_not_arrive_in_time_is_explained_and_the_step_stays(tmp_path, api):
-    bot = await start(tmp_path, api, photo_fetch_timeout_seconds=0.5)
-    try:
-        await link_heat(bot)
-        await bot.press(OLENA, "📝 Передати показники")
+    async with at_the_prompt(tmp_path, api, photo_fetch_timeout_seconds=0.5) as bot:
         api.download_delay = 5
         started = time.monotonic()
         replies = await send_photo(bot, OLENA, "slow-1", jpeg((1600, 1200)))
         assert time.monotonic() - started < 3
         assert "Не вдалося отримати фото" in replies[0]
         assert (await bot.say(OLENA, "1525,5"))[0].startswith("Лічильник 2 з 3")
-        assert [n async for n, _ in bot.server.app.photos.store.names()] == []
+        assert await kept_names(bot) == []
         metrics = (await get(bot, "/metrics", None))[1].decode()
         assert 'komunalka_photos_total{channel="telegram",outcome="unavailable"} 1.0' in metrics
-    finally:
-        await stop_bot(bot)
 
 
 async def test_a_photo_over_the_limit_in_every_size_is_refused_without_downloading_it(tmp_path, api):
-    bot = await start(tmp_path, api, photo_max_bytes=100_000)
-    try:
-        await link_heat(bot)
-        await bot.press(OLENA, "📝 Передати показники")
+    async with at_the_prompt(tmp_path, api, photo_max_bytes=100_000) as bot:
         api.add_file("medium-1", jpeg((800, 600)))
         before = len(api.texts(OLENA))
         assert await bot.post(message_update(OLENA, photo=[  # the largest size that fits is taken
@@ -169,15 +167,10 @@ async def test_a_photo_over_the_limit_in_every_size_is_refused_without_downloadi
         await bot.settle()
         assert "Фото завелике" in api.texts(OLENA)[-1]
         assert len(api.downloads) == 1  # nothing more was fetched
-    finally:
-        await stop_bot(bot)
 
 
 async def test_a_document_that_is_not_a_picture_is_explained(tmp_path, api):
-    bot = await start(tmp_path, api)
-    try:
-        await link_heat(bot)
-        await bot.press(OLENA, "📝 Передати показники")
+    async with at_the_prompt(tmp_path, api) as bot:
         api.add_file("doc-1", b"%PDF-1.7 not a meter")
         before = len(api.texts(OLENA))
         assert await bot.post(message_update(OLENA, document={
@@ -185,8 +178,6 @@ async def test_a_document_that_is_not_a_picture_is_explained(tmp_path, api):
             "file_size": 20})) == 200
         await bot.settle()
         assert "Це не схоже на фото" in api.texts(OLENA)[before]
-    finally:
-        await stop_bot(bot)
 
 
 async def test_a_photo_in_hand_when_the_bot_stops_is_fetched_after_the_restart(tmp_path, api):
@@ -255,7 +246,7 @@ async def test_a_viber_picture_is_fetched_from_its_media_url_and_kept_with_the_r
         await bot.tap(VIBER_USER, "Без змін")
         await bot.tap(VIBER_USER, "✅ Підтвердити")
         async with bot.server.app.uow_factory() as uow:
-            kept = await uow.photos.known([n async for n, _ in bot.server.app.photos.store.names()])
+            kept = await uow.photos.known(await kept_names(bot))
             evidence = set((await uow.session.scalars(select(ReadingRow.evidence))).all())
         assert len(kept) == 1 and evidence == kept | {None}
     finally:
