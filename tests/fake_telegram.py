@@ -8,7 +8,6 @@ shapes: {"ok": true, "result": ...} or {"ok": false, "error_code": ..., "descrip
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import time
@@ -17,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fake_files import send_slowly
 
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Komunalka", "username": "komunalka_bot"}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities", "caption_entities", "link_preview_options",
@@ -214,16 +215,7 @@ class FakeTelegram:
             return self._failure(request, failure)
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         response.content_length = len(found.data)
-        await response.prepare(request)
-        with contextlib.suppress(ConnectionError):  # the bot hung up (its timeout, its limit)
-            await response.write(found.data[:1024])
-            if self.download_delay:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.download_delay)
-            if not self._stopping.is_set():
-                await response.write(found.data[1024:])
-                await response.write_eof()
-        return response
+        return await send_slowly(request, response, found.data, self.download_delay, self._stopping)
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> web.Response:
         offset = int(params.get("offset") or 0)

@@ -7,7 +7,6 @@ is a URL on it (``add_media``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import itertools
@@ -19,6 +18,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from tests.fake_files import send_slowly
 
 TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
 
@@ -113,17 +114,7 @@ class FakeViber:
             response.enable_chunked_encoding()
         else:
             response.content_length = len(found.data)
-        await response.prepare(request)
-        with contextlib.suppress(ConnectionError):  # the bot hung up (its timeout, its limit)
-            await response.write(found.data[:1024])
-            if found.delay:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), found.delay)
-            if not self._stopping.is_set():
-                for start in range(1024, len(found.data), 64 * 1024):
-                    await response.write(found.data[start:start + 64 * 1024])
-                await response.write_eof()
-        return response
+        return await send_slowly(request, response, found.data, found.delay, self._stopping)
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -80,27 +80,19 @@ async def test_a_value_read_off_the_photo_is_suggested_and_kept_only_after_the_t
     assert (heating.value, heating.kind, heating.evidence) == (Decimal("1523.5"), ReadingKind.TYPED, name)
 
 
-async def test_the_resident_may_type_the_value_over_a_suggestion(talk, heat_account, store, photos):
+@pytest.mark.parametrize("button_first", [True, False], ids=["type-it-button", "typed-at-once"])
+async def test_the_resident_may_type_another_value_over_a_suggestion(talk, heat_account, store, photos, button_first):
     await link(talk)
     await submit_start(talk)
     await talk.photo(await photos.save(b"jpeg"), seen=drum("01523500"))
-    await talk.press("btn_type_myself")
-    assert talk.keys == ["meter_prompt"]
+    if button_first:
+        await talk.press("btn_type_myself")
+        assert talk.keys == ["meter_prompt"]
     await talk.say("1523,7")
+    assert talk.keys == ["meter_prompt"]  # on to the hot water meter
     await talk.press("btn_unchanged")
     await talk.press("btn_confirm")
     assert store.submissions[-1].readings[0].value == Decimal("1523.7")
-
-
-async def test_a_value_typed_at_the_suggestion_is_taken_instead(talk, heat_account, store, photos):
-    await link(talk)
-    await submit_start(talk)
-    await talk.photo(await photos.save(b"jpeg"), seen=drum("01523500"))
-    await talk.say("1524")
-    assert talk.keys == ["meter_prompt"]
-    await talk.press("btn_unchanged")
-    await talk.press("btn_confirm")
-    assert store.submissions[-1].readings[0].value == Decimal("1524")
 
 
 @pytest.mark.parametrize("seen", [
