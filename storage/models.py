@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import Milli, UtcDateTime
@@ -147,6 +159,17 @@ class PhotoRow(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     resident_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # None once forgotten
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class PictureRow(Base):
+    """A picture the bot sent through Viber (a history chart, a payment QR code): Viber fetches it by its URL,
+    from whichever process the load balancer picks, so every process of the bot reads it from here."""
+
+    __tablename__ = "pictures"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class InboundEventRow(Base):

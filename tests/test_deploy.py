@@ -433,12 +433,16 @@ def free_port() -> int:
 
 
 class FakeBotProcess:
-    """Stands in for one `run_bot.py run` behind nginx: answers with its name, keeps the picture it 'sent'."""
+    """Stands in for one `run_bot.py run` behind nginx: answers with its name; serves the pictures every
+    process of the bot 'sent' (the bot keeps them in the database), unless its database does not answer."""
+
+    PICTURES = {"sent.png"}
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.seen: list[str] = []
         self.drop_posts = False  # close the connection without an answer, as a process killed mid-request
+        self.database_down = False  # pictures then get 503, as the bot answers when the database fails
         self.port = 0
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self.handle)
@@ -460,7 +464,9 @@ class FakeBotProcess:
             assert request.transport is not None
             request.transport.close()
         if request.path.startswith("/viber/media/"):
-            if request.path != f"/viber/media/{self.name}.png":
+            if self.database_down:
+                return web.Response(status=503)
+            if request.path.removeprefix("/viber/media/") not in self.PICTURES:
                 return web.Response(status=404)
         return web.Response(text=self.name)
 
@@ -558,9 +564,13 @@ async def test_nginx_resends_a_webhook_a_dying_process_took_without_answering(pr
     assert "POST /viber/webhook" in a.seen
 
 
-async def test_nginx_finds_a_picture_in_whichever_process_sent_it(proxy):
-    client, https, _http, _a, _b = proxy
-    for name in ("a", "b"):  # one picture asked for again and again: nginx's first choice alternates
-        for _ in range(4):
-            assert await fetch(client, "GET", f"{https}/viber/media/{name}.png") == (200, name)
-    assert (await fetch(client, "GET", https + "/viber/media/neither.png"))[0] == 404
+async def test_nginx_serves_a_picture_from_a_process_that_can_read_it(proxy):
+    client, https, _http, a, b = proxy
+    assert {await fetch(client, "GET", https + "/viber/media/sent.png") for _ in range(4)} == {(200, "a"), (200, "b")}
+    assert (await fetch(client, "GET", https + "/viber/media/unknown.png"))[0] == 404  # not asked of the other
+    assert sum("unknown.png" in s for s in a.seen + b.seen) == 1
+    a.database_down = True
+    assert [await fetch(client, "GET", https + "/viber/media/sent.png") for _ in range(4)] == [(200, "b")] * 4
+    await b.stop()  # and the other is down: a passing error for Viber, never a 404
+    assert (await fetch(client, "GET", https + "/viber/media/sent.png"))[0] == 502
+    assert (await fetch(client, "POST", https + "/viber/media/sent.png"))[0] == 403

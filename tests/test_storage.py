@@ -53,7 +53,7 @@ async def test_migrations_apply_once_and_again_without_change(sql_app):
     await migrate(sql_app.engine)
     async with sql_app.engine.connect() as conn:
         version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-    assert version == "0009"
+    assert version == "0010"
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sql_app):
@@ -269,3 +269,19 @@ async def test_a_household_member_replacing_readings_is_told_to_the_first_throug
 async def _resident_id(app, chat: ChatRef) -> int:
     async with app.uow_factory() as uow:
         return (await uow.residents.get_or_create(chat)).id
+
+
+async def test_pictures_are_kept_byte_for_byte_for_a_week_then_dropped_when_another_is_stored(sql_app):
+    from storage.pictures import SqlPictures
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # every byte value, NUL included
+    now = [NOW]
+    pictures = SqlPictures(sql_app.uow_factory, sql_app.engine, lambda: now[0])
+    await pictures.put("first.png", png)
+    now[0] = NOW + timedelta(days=7)
+    await pictures.put("second.png", b"\x89PNG 2")
+    assert await pictures.get("first.png") == png  # exactly a week: still kept
+    assert await pictures.get("unknown.png") is None
+    now[0] = NOW + timedelta(days=7, seconds=1)
+    await pictures.put("third.png", b"\x89PNG 3")
+    assert (await pictures.get("first.png"), await pictures.get("second.png")) == (None, b"\x89PNG 2")

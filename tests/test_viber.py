@@ -276,6 +276,42 @@ async def test_history_chart_is_a_picture_served_from_the_bot_under_an_unguessab
         assert response.status == 404
 
 
+async def close_bot(bot: ViberBot) -> None:
+    await bot.http.close()
+    await bot.server.stop()
+    await bot.server.app.close()
+
+
+async def test_a_picture_is_served_by_every_process_of_the_bot_after_the_sender_stops_and_for_a_week(api, tmp_path):
+    """A load balancer may send Viber's fetch to any process, and a restart must not lose a picture."""
+    chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"),
+                  (ChartPanel(t("chart_axis", unit=t("unit_gcal")), (ChartLine(t("service_heating"), (1.0, 2.0)),)),))
+    outcome = Outcome(ChatRef("viber", OLENA), "uk", (Reply(t("menu"), (), chart),))
+    sender = await start_bot(tmp_path, api)
+    other = await start_bot(tmp_path, api)  # a second process on the same database
+    try:
+        await send_directly(sender.channel, outcome)
+        [picture] = [c for c in api.sent(OLENA) if c.body["type"] == "picture"]
+        path = "/viber/media/" + picture.body["media"].rsplit("/", 1)[1]
+        async with sender.http.get(sender.url + path) as response:
+            drawn = await response.read()
+        await close_bot(sender)
+        async with other.http.get(other.url + path) as response:
+            assert response.status == 200 and await response.read() == drawn
+        week_later = await start_bot(tmp_path, api, clock=datetime(2026, 11, 27, 12, 0, 1, tzinfo=KYIV))
+        try:
+            await send_directly(week_later.channel, outcome)  # storing a picture drops those over a week old
+            newest = [c for c in api.sent(OLENA) if c.body["type"] == "picture"][-1].body["media"]
+            async with week_later.http.get(week_later.url + path) as response:
+                assert response.status == 404
+            async with other.http.get(newest.replace("https://bot.example.org", other.url)) as response:
+                assert response.status == 200
+        finally:
+            await close_bot(week_later)
+    finally:
+        await close_bot(other)
+
+
 async def test_a_payment_qr_is_a_picture_that_reads_back_as_the_link_followed_by_the_link_as_text(bot, api):
     import io
 

@@ -14,10 +14,11 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from functools import partial
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
@@ -35,6 +36,7 @@ from bot.dialogs.render import render_all, split_text
 from bot.metrics import Metrics
 from bot.photos.untrusted_url import UntrustedPictures
 from bot.viber.messages import CHANNEL, MAX_TEXT, chat_of, event_of, picture_message, text_message
+from storage.pictures import SqlPictures
 
 if TYPE_CHECKING:
     from bot.delivery.pipeline import Pipeline
@@ -49,8 +51,17 @@ UNREACHABLE = {5, 6, 11}
 # operator fixes; the message itself is fine, so it waits
 BOT_STATE = {2, 7, 8, 9, 10}
 WEBHOOK_EVENTS = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"]
-MEDIA_KEPT = 500
+MEDIA_NAME = re.compile(r"[A-Za-z0-9_-]{32}\.png")  # secrets.token_urlsafe(24), as _publish names them
 MAX_PAUSE_S = 60.0
+
+@dataclass(frozen=True)
+class _Picture:
+    """A drawn picture, published (kept under a URL) only when it is about to be sent."""
+
+    receiver: str
+    caption: str
+    png: bytes
+
 
 class ViberSetWebhookFailed(Exception):
     pass
@@ -73,7 +84,8 @@ class ViberChannel:
         self._http: aiohttp.ClientSession | None = None
         # residents' pictures, from wherever Viber keeps them; loopback too only beside a fake Viber
         self._photos = UntrustedPictures(loopback=settings.viber_media_local)
-        self._media: OrderedDict[str, bytes] = OrderedDict()
+        # the pictures Viber fetches, in the database: any process of the bot serves any of them
+        self._media = SqlPictures(app.uow_factory, app.engine, app.clock)
         self._pipeline: Pipeline | None = None
         self.backoff_s = 1.0  # the first pause after "too many requests"; doubles on each repeat
         self._pause_s = self.backoff_s
@@ -234,6 +246,11 @@ class ViberChannel:
     async def send(self, message: object) -> SendResult:
         if isinstance(message, PendingPicture) and (message := await message.drawn()) is None:
             return SENT  # not drawn (logged): the text goes out without the picture (a QR's link is in it)
+        if isinstance(message, _Picture):
+            try:
+                message = message.receiver, picture_message(await self._publish(message.png), message.caption)
+            except Exception as exc:  # the database did not keep it: drawn again on the next try
+                return RetryLater(exc.__class__.__name__)
         receiver, content = cast(tuple[str, dict[str, Any]], message)
         try:
             result = await self._post("send_message", {"receiver": receiver, "sender": self._sender, **content})
@@ -266,18 +283,23 @@ class ViberChannel:
 
     # pictures: Viber fetches them by URL, from this server, under names nobody can guess
 
-    def _picture(self, receiver: str, caption: str, png: bytes) -> tuple[str, dict[str, Any]]:
-        return receiver, picture_message(self._publish(png), caption)
+    def _picture(self, receiver: str, caption: str, png: bytes) -> _Picture:
+        return _Picture(receiver, caption, png)
 
-    def _publish(self, png: bytes) -> str:
+    async def _publish(self, png: bytes) -> str:
         name = f"{secrets.token_urlsafe(24)}.png"
-        self._media[name] = png
-        while len(self._media) > MEDIA_KEPT:
-            self._media.popitem(last=False)
+        await self._media.put(name, png)
         return f"{self._public}/viber/media/{name}"
 
     async def _media_file(self, request: web.Request) -> web.Response:
-        png = self._media.get(request.match_info["name"])
+        name = request.match_info["name"]
+        if not MEDIA_NAME.fullmatch(name):
+            return web.Response(status=404)
+        try:
+            png = await self._media.get(name)
+        except Exception as exc:  # Viber fetches again later; the database's trouble shows in /healthz elsewhere
+            log.error("viber: reading a picture failed (%s)", exc.__class__.__name__)
+            return web.Response(status=503)
         if png is None:
             return web.Response(status=404)
         return web.Response(body=png, content_type="image/png")
