@@ -38,15 +38,17 @@ def export(env) -> list[dict[str, str]]:
 
 def test_a_photo_sent_in_the_console_is_kept_exported_by_name_and_fetched_by_the_operator(env, tmp_path):
     env = {**env, "KOMUNALKA_OCR": "false"}  # evidence only: what recognition suggests is tested beside it
-    picture = meter_picture(tmp_path / "meter.png")
+    picture = meter_picture(tmp_path / "my meter.png")
     (tmp_path / "notes.txt").write_text("not a picture")
     result = run(env, "console", "--demo", cwd=tmp_path, stdin=conversation(
         f"/фото {tmp_path / 'missing.jpg'}",  # no such file
+        "/photo",  # no path
         f"/фото {tmp_path / 'notes.txt'}",  # not a picture
-        f"/photo {picture}",
+        f'/photo "{picture}"',  # pasted with quotes, as a file manager copies a path with a space
         "1525,5", "Без змін", "#1", "✅ Підтвердити"))
     assert result.returncode == 0, result.stderr
-    assert "Не вдалося отримати фото" in result.stdout
+    assert f"Файлу {tmp_path / 'missing.jpg'} немає" in result.stdout
+    assert "Щоб надіслати фото лічильника, введіть /photo і шлях до файлу" in result.stdout
     assert "Це не схоже на фото" in result.stdout
     assert "Фото додам до показника" in result.stdout
     assert "Номер квитанції: KM-2611-" in result.stdout

@@ -25,6 +25,7 @@ from core.events import (
     PhotoProblem,
     PhotoReceived,
     Resumed,
+    Text,
     TextReceived,
     decode_replies,
     t,
@@ -53,6 +54,7 @@ class ConsoleChannel:
         self._chat = ChatRef(CHANNEL, chat_id)
         self._buttons: list[RenderedButton] = []
         self._takes_text = False  # the resident's step takes typed text: a bare number is a value there
+        self._language = "uk"  # the resident's, as of the last reply
         self._charts = Path(tempfile.gettempdir()) / "komunalka-charts"
         self._drawer = charts or ChartDrawer()
         self._photos = photos
@@ -68,12 +70,24 @@ class ConsoleChannel:
             text = line.strip()
             if text:
                 self._out.write(f"> {text}\n")
-                await self.send(self._event_for(text))
+                event = self._event_for(text)
+                if isinstance(event, Text):  # the console's own answer: the conversation does not move
+                    self._out.write(render_text(event, self._language) + "\n\n")
+                    self._out.flush()
+                else:
+                    await self.send(event)
 
-    def _event_for(self, text: str) -> Inbound:
-        command, _, path = text.partition(" ")
-        if command.casefold() in PHOTO_COMMANDS and path.strip():
-            return PhotoReceived(self._chat, path.strip())
+    def _event_for(self, text: str) -> Inbound | Text:
+        command, _, rest = text.partition(" ")
+        if command.casefold() in PHOTO_COMMANDS:
+            path = rest.strip()
+            if len(path) >= 2 and path[0] == path[-1] and path[0] in "\"'":  # pasted with its quotes
+                path = path[1:-1]
+            if not path:
+                return t("console_photo_usage")
+            if not Path(path).expanduser().is_file():
+                return t("console_photo_missing", path=path)
+            return PhotoReceived(self._chat, path)
         button = self._button_for(text)
         return ButtonPressed(self._chat, button.payload) if button else TextReceived(self._chat, text)
 
@@ -96,6 +110,7 @@ class ConsoleChannel:
             event = await self._photos.prepare(self, event)
         outcome = await self._service.handle(event)
         self._takes_text = outcome.takes_text
+        self._language = outcome.language
         if not keep_buttons:
             self._buttons = []
         for reply in outcome.replies:

@@ -281,6 +281,9 @@ TEXTS: dict[str, Template] = {
     "chart_meter_zone": "{service} ({zone})",
     "chart_meter_serial": "{meter}, No. …{serial}",
     "chart_label_raw": "{label}",
+    "console_photo_usage": "To send a photo of the meter, type /photo and the file's path, for example: "
+                           "/photo /home/olena/meter.jpg",
+    "console_photo_missing": "There is no file {path} (or it is not a file). Check the path and send it again.",
     "console_chart_saved": "📈 Chart saved to the file: {path}",
     "btn_history_other": "Another account",
     # bills and payments (bot/dialogs/money.py)

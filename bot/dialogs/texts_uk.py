@@ -290,6 +290,9 @@ TEXTS: dict[str, Template] = {
     "chart_meter_zone": "{service} ({zone})",
     "chart_meter_serial": "{meter}, №…{serial}",
     "chart_label_raw": "{label}",
+    "console_photo_usage": "Щоб надіслати фото лічильника, введіть /photo і шлях до файлу, наприклад: "
+                           "/photo /home/olena/лічильник.jpg",
+    "console_photo_missing": "Файлу {path} немає (або це не файл). Перевірте шлях і надішліть ще раз.",
     "console_chart_saved": "📈 Графік збережено у файл: {path}",
     "btn_history_other": "Інший рахунок",
     # reminders

@@ -24,7 +24,11 @@ from bot.photos.recognizer import Recognizer
 log = logging.getLogger(__name__)
 
 FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"}  # MPO: the JPEG some phone cameras write
-MAX_PIXELS = 50_000_000  # a 50-megapixel photo; past it, a picture is a decompression bomb, not a meter
+MAX_PIXELS = 50_000_000  # decoded, at most a 50-megapixel picture: past it, a decompression bomb, not a meter
+# Pillow's limit as a file is opened: it warns past this and refuses past twice this. A 200-megapixel phone
+# photo opens without a warning, to be decoded at a quarter of its size. (This process's other pictures are its
+# own charts and QR codes.)
+Image.MAX_IMAGE_PIXELS = 256_000_000
 LONGEST_SIDE = 2560  # kept at most this large: a meter's digits stay sharp, a year of photos stays small
 QUALITY = 88
 FETCHES = 16  # photos fetched at once, by all residents: at most this many times the size limit in memory
@@ -34,23 +38,33 @@ class PhotoFetcher(Protocol):
     async def fetch_photo(self, ref: str, max_bytes: int, timeout_s: float) -> bytes: ...
 
 
-def as_jpeg(data: bytes) -> bytes | None:
-    """The picture as a JPEG, upright, without metadata; None for anything that is not a picture we read.
+def as_jpeg(data: bytes) -> bytes:
+    """The picture as a JPEG, upright, without metadata; PhotoRefused for anything else.
 
-    Opening reads only the header: a picture over MAX_PIXELS is refused before a pixel is decoded (Pillow
-    itself refuses one over twice its own limit while opening)."""
+    Opening reads only the header. A JPEG is then decoded at the smallest of 1/1, 1/2, 1/4 or 1/8 of its
+    size that is still as large as what is kept (a 108-megapixel phone photo costs a 1/4 decode), and any
+    picture still over MAX_PIXELS is refused as too large before a pixel is decoded (Pillow itself refuses
+    one over twice Image.MAX_IMAGE_PIXELS while opening)."""
     try:
         with Image.open(io.BytesIO(data)) as opened:
-            if opened.format not in FORMATS or opened.width * opened.height > MAX_PIXELS:
-                return None
+            if opened.format not in FORMATS:
+                raise PhotoRefused(PhotoProblem.NOT_IMAGE)
+            if opened.format in ("JPEG", "MPO"):
+                opened.draft("RGB", (LONGEST_SIDE, LONGEST_SIDE))
+            if opened.width * opened.height > MAX_PIXELS:
+                raise PhotoRefused(PhotoProblem.TOO_LARGE)
             image = ImageOps.exif_transpose(opened).convert("RGB")
         image.info.clear()  # a JPEG comment, an ICC profile, XMP: nothing of the sender's file goes on
         image.thumbnail((LONGEST_SIDE, LONGEST_SIDE))
         out = io.BytesIO()
         image.save(out, "JPEG", quality=QUALITY)
         return out.getvalue()
+    except PhotoRefused:
+        raise
+    except Image.DecompressionBombError:
+        raise PhotoRefused(PhotoProblem.TOO_LARGE) from None
     except Exception:  # hostile bytes reach deep into decoders: whatever they raise, it is not a picture
-        return None
+        raise PhotoRefused(PhotoProblem.NOT_IMAGE) from None
 
 
 class PhotoIntake:
@@ -71,8 +85,6 @@ class PhotoIntake:
             if len(data) > self.max_bytes:
                 raise PhotoRefused(PhotoProblem.TOO_LARGE)
             jpeg = await asyncio.to_thread(as_jpeg, data)
-            if jpeg is None:
-                raise PhotoRefused(PhotoProblem.NOT_IMAGE)
             name = await self.store.save(jpeg)
         except PhotoRefused as refused:
             log.info("%s: a photo was not kept (%s)", event.chat.channel, refused.problem.value)
