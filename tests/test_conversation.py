@@ -441,3 +441,13 @@ async def test_started_for_a_new_resident_in_any_channel(service):
     talk = Talk(service, "viber", "x")
     await talk.event(Started(talk.chat))
     assert talk.keys == ["welcome", "privacy_notice", "menu"]
+
+
+@pytest.mark.parametrize("screen, offers_once", [("btn_submit", True), ("btn_history", False), ("btn_money", False)])
+async def test_handing_in_once_without_an_account_is_offered_where_readings_are_handed_in_only(
+        talk, screen, offers_once):
+    await talk.start()
+    await talk.press(screen)
+    assert talk.keys == ["no_accounts"]
+    assert ("btn_submit_once" in talk.button_keys) is offers_once
+    assert talk.button_keys[0] == "btn_link"

@@ -194,6 +194,25 @@ async def test_a_photo_at_are_you_sure_confirms_the_value_as_its_evidence(talk, 
         Decimal("1600"), name)
 
 
+async def test_are_you_sure_asks_for_a_photo_only_when_none_was_sent_and_keeps_the_one_that_was(
+        talk, heat_account, store, photos):
+    await link(talk)
+    await submit_start(talk)
+    await talk.say("1600")
+    assert talk.reply("impossible_consumption").text.params["photo_note"].key == "unusual_photo_invited"
+    assert "Можете надіслати фото лічильника" in talk.text()
+    await talk.press("btn_type_again")
+    name = await photos.save(b"jpeg")
+    await talk.photo(name)  # at the meter's prompt, not read: the resident types the value
+    await talk.say("1600")
+    assert talk.reply("impossible_consumption").text.params["photo_note"].key == "unusual_photo_attached"
+    assert "надіслати фото" not in talk.text() and "Фото, яке ви надіслали, додам" in talk.text()
+    await talk.press("btn_value_correct")
+    await talk.press("btn_unchanged")
+    await talk.press("btn_confirm")
+    assert store.submissions[-1].readings[0].evidence == name
+
+
 async def test_a_broken_photo_at_are_you_sure_keeps_the_question(talk, heat_account, store):
     await link(talk)
     await submit_start(talk)

@@ -58,6 +58,7 @@ SAMPLES: dict[str, list[object]] = {
     "new_meter": [t("new_meter_details", serial="N-2", installed=date(2026, 11, 14))],
     "label": ["HT-0001"],
     "path": ["/tmp/komunalka-charts/history-1.png"],
+    "photo_note": [t("unusual_photo_invited"), t("unusual_photo_attached")],
     "link": ["https://qr.bank.gov.ua/QkNECjAwMgoxClVDVAoK"],
     "number": ["•••0001"],
     "meter": [METER, t("meter_label", service=t("service_heating"), zone_part="", serial="HT-1")],

@@ -70,15 +70,16 @@ async def own_account(turn: Turn, account_id: str) -> Account | None:
     return next((a for a in accounts if a.id == int(account_id)), None)
 
 
-async def show_account_choice(turn: Turn, prompt: str) -> None:
-    """A screen listing the resident's accounts as buttons, or offering to link one."""
+async def show_account_choice(turn: Turn, prompt: str, *, submitting: bool = False) -> None:
+    """A screen listing the resident's accounts as buttons, or offering to link one; when submitting, also
+    handing readings in once for an account not linked."""
     accounts = await turn.uow.accounts.linked(turn.resident.id)
-    once = (turn.button("btn_submit_once", "once"),)
+    once = ((turn.button("btn_submit_once", "once"),),) if submitting else ()
     if not accounts:
-        turn.say("no_accounts", buttons=((turn.button("btn_link", "link"),), once, menu_row()))
+        turn.say("no_accounts", buttons=((turn.button("btn_link", "link"),), *once, menu_row()))
         return
     rows = tuple((turn.button("account_button", "acc", a.id, account=account_choice(turn, a)),) for a in accounts)
-    turn.say(prompt, buttons=rows + (once, menu_row()))
+    turn.say(prompt, buttons=rows + once + (menu_row(),))
 
 
 def on_own_account(then: Callable[[Turn, Account], Awaitable[None]]) -> Callable[[Turn, str], Awaitable[None]]:

@@ -60,7 +60,7 @@ async def open_submit(turn: Turn, _: str = "") -> None:
 
 
 async def enter_choose_account(turn: Turn) -> None:
-    await show_account_choice(turn, "submit_choose_account")
+    await show_account_choice(turn, "submit_choose_account", submitting=True)
 
 
 async def submit_once(turn: Turn, account: Account) -> None:
@@ -369,6 +369,8 @@ async def enter_unusual(turn: Turn) -> None:
         "unusual_consumption" if candidate.get("usual") else "impossible_consumption",
         value=Decimal(candidate["value"]), consumption=Decimal(candidate["consumption"]),
         usual=Decimal(candidate["usual"]) if candidate.get("usual") else None, unit=unit_text(current.service.unit),
+        photo_note=t("unusual_photo_attached") if str(current.meter.id) in current.draft.get("photos", {})
+        else t("unusual_photo_invited"),
         buttons=((turn.button("btn_value_correct", "yes"),), (turn.button("btn_type_again", "again"),)),
     )
 

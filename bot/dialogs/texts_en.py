@@ -169,15 +169,17 @@ TEXTS: dict[str, Template] = {
     "btn_meter_rolled_over": "The meter rolled over past zero",
     "btn_type_again": "Type again",
     "unusual_consumption": "Consumption of {consumption} {unit} is far above the usual ({usual} {unit} a month on "
-                           "average). Are you sure the reading {value} is right? You may send a photo of the "
-                           "meter as evidence.",
+                           "average). Are you sure the reading {value} is right? "
+                           "{photo_note}",
     "impossible_consumption": "Consumption of {consumption} {unit} in a month is a lot. Are you sure the reading "
-                              "{value} is right? You may send a photo of the meter as evidence.",
+                              "{value} is right? {photo_note}",
+    "unusual_photo_invited": "You may send a photo of the meter as evidence.",
+    "unusual_photo_attached": "📷 I will attach the photo you sent to the reading.",
     "btn_value_correct": "Yes, it is right",
     "photo_attached": "📷 Photo attached to the reading.",
     "photo_too_large": "That photo is too large for me to take. Send a smaller one (an ordinary photo from a "
                        "phone's camera will do).",
-    "photo_not_image": "That does not look like a photo I can open. Send a photo of the meter (JPEG or PNG).",
+    "photo_not_image": "That does not look like a photo I can open. Send a picture (JPEG or PNG).",
     "photo_unavailable": "I could not get that photo. Send it again, or type the reading.",
     "photo_kept_type_it": "📷 I will attach the photo to the reading. I cannot read the digits off a photo: type "
                           "the value on the meter, for example: {example}",

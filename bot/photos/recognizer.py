@@ -125,7 +125,8 @@ class ProcessRecognizer:
             return None
         try:
             if deadline - asyncio.get_running_loop().time() < MIN_LEFT_S:  # no time left to read it: not begun
-                log.warning("meter photo not read (every worker busy)")
+                log.warning("meter photo not read (under %.1f s of its time limit left after waiting for a worker)",
+                            MIN_LEFT_S)
                 return None
             return await self._read_by(deadline, image)
         finally:
