@@ -163,11 +163,15 @@ class PhotoRow(Base):
 
 class PictureRow(Base):
     """A picture the bot sent through Viber (a history chart, a payment QR code): Viber fetches it by its URL,
-    from whichever process the load balancer picks, so every process of the bot reads it from here."""
+    from whichever process the load balancer picks, so every process of the bot reads it from here. Its
+    receiver is kept so that forget-me deletes the pictures sent to them."""
 
     __tablename__ = "pictures"
+    __table_args__ = (Index("ix_pictures_receiver", "channel", "external_id"),)
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
     png: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 

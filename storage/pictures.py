@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.events import ChatRef
 from storage.models import PictureRow
 from storage.uow import SqlUnitOfWork
 
@@ -27,11 +28,13 @@ class SqlPictures:
         self._engine = engine
         self._clock = clock
 
-    async def put(self, name: str, png: bytes) -> None:
-        """Keep a picture under a name nobody can guess (the caller's), and drop those kept long enough."""
+    async def put(self, name: str, png: bytes, receiver: ChatRef) -> None:
+        """Keep a picture under a name nobody can guess (the caller's), and drop those kept long enough; the
+        receiver's forget-me deletes it sooner (storage/uow.py)."""
         now = self._clock()
         async with self._uow_factory() as uow:
-            uow.session.add(PictureRow(name=name, png=png, created_at=now))
+            uow.session.add(PictureRow(name=name, channel=receiver.channel, external_id=receiver.chat_id, png=png,
+                                       created_at=now))
             await uow.session.execute(delete(PictureRow).where(PictureRow.created_at < now - PICTURES_KEPT))
             await uow.commit()
 

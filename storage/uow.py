@@ -34,6 +34,7 @@ from storage.models import (
     MeterRow,
     OutboxRow,
     PhotoRow,
+    PictureRow,
     ReadingRow,
     ReminderPreferenceRow,
     ResidentRow,
@@ -129,6 +130,8 @@ class SqlResidents:
                               .values(resident_id=None))
         await self._s.execute(delete(LinkRow).where(LinkRow.resident_id == resident_id))
         await self._s.execute(delete(ReminderPreferenceRow).where(ReminderPreferenceRow.resident_id == resident_id))
+        await self._s.execute(delete(PictureRow).where(tuple_(PictureRow.channel, PictureRow.external_id).in_(
+            select(ResidentRow.channel, ResidentRow.external_id).where(ResidentRow.id == resident_id))))
         await self._s.execute(delete(ResidentRow).where(ResidentRow.id == resident_id))
 
     async def contact(self, resident_id: int) -> tuple[ChatRef, str] | None:

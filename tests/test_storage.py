@@ -277,11 +277,28 @@ async def test_pictures_are_kept_byte_for_byte_for_a_week_then_dropped_when_anot
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # every byte value, NUL included
     now = [NOW]
     pictures = SqlPictures(sql_app.uow_factory, sql_app.engine, lambda: now[0])
-    await pictures.put("first.png", png)
+    olena = ChatRef("viber", "01234567890A=")
+    await pictures.put("first.png", png, olena)
     now[0] = NOW + timedelta(days=7)
-    await pictures.put("second.png", b"\x89PNG 2")
+    await pictures.put("second.png", b"\x89PNG 2", olena)
     assert await pictures.get("first.png") == png  # exactly a week: still kept
     assert await pictures.get("unknown.png") is None
     now[0] = NOW + timedelta(days=7, seconds=1)
-    await pictures.put("third.png", b"\x89PNG 3")
+    await pictures.put("third.png", b"\x89PNG 3", olena)
     assert (await pictures.get("first.png"), await pictures.get("second.png")) == (None, b"\x89PNG 2")
+
+
+async def test_forget_me_deletes_the_pictures_sent_to_the_resident_and_no_one_else_s(sql_app):
+    from storage.pictures import SqlPictures
+
+    pictures = SqlPictures(sql_app.uow_factory, sql_app.engine, lambda: NOW)
+    talk = Talk(sql_app.service, "viber", "01234567890A=")
+    await talk.start()
+    await pictures.put("olena.png", b"\x89PNG her payment QR", talk.chat)
+    await pictures.put("petro.png", b"\x89PNG his chart", ChatRef("viber", "petro"))
+    await pictures.put("console.png", b"\x89PNG same id, another channel", ChatRef("console", "01234567890A="))
+    await talk.press("btn_help")
+    await talk.press("btn_forget")
+    await talk.press("btn_forget_yes")
+    assert await pictures.get("olena.png") is None
+    assert await pictures.get("petro.png") is not None and await pictures.get("console.png") is not None

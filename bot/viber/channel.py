@@ -248,7 +248,8 @@ class ViberChannel:
             return SENT  # not drawn (logged): the text goes out without the picture (a QR's link is in it)
         if isinstance(message, _Picture):
             try:
-                message = message.receiver, picture_message(await self._publish(message.png), message.caption)
+                message = message.receiver, picture_message(await self._publish(message.png, message.receiver),
+                                                            message.caption)
             except Exception as exc:  # the database did not keep it: drawn again on the next try
                 return RetryLater(exc.__class__.__name__)
         receiver, content = cast(tuple[str, dict[str, Any]], message)
@@ -286,9 +287,9 @@ class ViberChannel:
     def _picture(self, receiver: str, caption: str, png: bytes) -> _Picture:
         return _Picture(receiver, caption, png)
 
-    async def _publish(self, png: bytes) -> str:
+    async def _publish(self, png: bytes, receiver: str) -> str:
         name = f"{secrets.token_urlsafe(24)}.png"
-        await self._media.put(name, png)
+        await self._media.put(name, png, chat_of(receiver))
         return f"{self._public}/viber/media/{name}"
 
     async def _media_file(self, request: web.Request) -> web.Response:
