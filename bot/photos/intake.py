@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 import logging
 from dataclasses import replace
 from typing import Protocol
@@ -42,15 +43,17 @@ def as_jpeg(data: bytes) -> bytes:
     """The picture as a JPEG, upright, without metadata; PhotoRefused for anything else.
 
     Opening reads only the header. A JPEG is then decoded at the smallest of 1/1, 1/2, 1/4 or 1/8 of its
-    size that is still as large as what is kept (a 108-megapixel phone photo costs a 1/4 decode), and any
+    size that is still as large as what is kept (a 108-megapixel phone photo costs a decode of 7 megapixels), and any
     picture still over MAX_PIXELS is refused as too large before a pixel is decoded (Pillow itself refuses
     one over twice Image.MAX_IMAGE_PIXELS while opening)."""
     try:
         with Image.open(io.BytesIO(data)) as opened:
             if opened.format not in FORMATS:
                 raise PhotoRefused(PhotoProblem.NOT_IMAGE)
-            if opened.format in ("JPEG", "MPO"):
-                opened.draft("RGB", (LONGEST_SIDE, LONGEST_SIDE))
+            if opened.format in ("JPEG", "MPO"):  # decoded at a scale still as large as what is kept
+                shrink = LONGEST_SIDE / max(opened.size)
+                if shrink < 1:
+                    opened.draft("RGB", (math.ceil(opened.width * shrink), math.ceil(opened.height * shrink)))
             if opened.width * opened.height > MAX_PIXELS:
                 raise PhotoRefused(PhotoProblem.TOO_LARGE)
             image = ImageOps.exif_transpose(opened).convert("RGB")
