@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from core.domain import SupplierSpec
+from core.ports import PictureStore
 from core.service import ConversationService
 from core.supplier_config import load_suppliers
 from bot.delivery.send_budget import SlotStore
@@ -20,7 +21,8 @@ from bot.photos.intake import PhotoIntake
 from bot.photos.recognizer import start_recognizer
 from bot.photos.store import LocalPhotoStore, photo_dir
 from bot.settings import Settings
-from storage.database import create_engine, migrate
+from storage.database import create_engine, migrate, read_only
+from storage.pictures import SqlPictures
 from storage.uow import SqlUnitOfWork
 
 
@@ -35,6 +37,7 @@ class App:
     charts: ChartDrawer = field(default_factory=ChartDrawer)  # its worker starts at the first chart
     send_slots: SlotStore = field(default_factory=InProcessSlots)  # where the bots' send budgets are kept
     photos: PhotoIntake | None = None  # residents' meter photos: fetched, kept, read
+    pictures: PictureStore | None = None  # the pictures Viber fetches from the bot (charts, payment QR codes)
 
     async def close(self) -> None:
         self.charts.close()
@@ -81,7 +84,7 @@ async def build_app(settings: Settings) -> App:
     photos = make_photo_intake(settings)
     service = ConversationService(uow_factory, CONVERSATION, suppliers, clock, settings.zone, photos=photos.store)
     return App(settings, engine, suppliers, service, uow_factory, clock, send_slots=make_send_slots(settings, engine),
-               photos=photos)
+               photos=photos, pictures=SqlPictures(uow_factory, read_only(engine), clock))
 
 
 def make_photo_intake(settings: Settings) -> PhotoIntake:

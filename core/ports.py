@@ -87,6 +87,17 @@ class Residents(Protocol):
         """Where and in which language to tell another resident something (None: forgotten)."""
 
 
+class PictureStore(Protocol):
+    """Pictures the bot sends by URL (Viber fetches each from the bot's server): every process of the bot must
+    serve every one (storage/pictures.py keeps them in the database)."""
+
+    async def put(self, name: str, png: bytes, receiver: ChatRef) -> None:
+        """Keep a picture under an unguessable name; the receiver's forget-me deletes it."""
+
+    async def get(self, name: str) -> bytes | None:
+        """The picture's bytes; None for a name not kept (or no longer)."""
+
+
 class PhotoStore(Protocol):
     """Where the bytes of residents' meter photos are kept (bot/photos/store.py keeps them in a folder).
 

@@ -22,10 +22,12 @@ PICTURES_KEPT = timedelta(days=7)
 
 
 class SqlPictures:
-    def __init__(self, uow_factory: Callable[[], SqlUnitOfWork], engine: AsyncEngine,
+    def __init__(self, uow_factory: Callable[[], SqlUnitOfWork], reader: AsyncEngine,
                  clock: Callable[[], datetime]) -> None:
+        """``reader``: the engine made read-only (storage/database.py's read_only), so that on SQLite a fetch
+        waits for no writer and no writer for it."""
         self._uow_factory = uow_factory
-        self._engine = engine
+        self._reader = reader
         self._clock = clock
 
     async def put(self, name: str, png: bytes, receiver: ChatRef) -> None:
@@ -39,7 +41,6 @@ class SqlPictures:
             await uow.commit()
 
     async def get(self, name: str) -> bytes | None:
-        """A read on a connection of its own: on SQLite it waits for no writer."""
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             png = (await connection.execute(select(PictureRow.png).where(PictureRow.name == name))).scalar()
         return None if png is None else bytes(png)

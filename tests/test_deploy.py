@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from aiohttp import ClientSession, web
 from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
+from tests.test_telegram_process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -426,12 +426,6 @@ def nginx_version(nginx: str) -> tuple[int, ...]:
     return tuple(int(n) for n in match.groups()) if match else (0,)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class FakeBotProcess:
     """Stands in for one `run_bot.py run` behind nginx: answers with its name; serves the pictures every
     process of the bot 'sent' (the bot keeps them in the database), unless its database does not answer."""
@@ -564,13 +558,20 @@ async def test_nginx_resends_a_webhook_a_dying_process_took_without_answering(pr
     assert "POST /viber/webhook" in a.seen
 
 
-async def test_nginx_serves_a_picture_from_a_process_that_can_read_it(proxy):
+async def test_nginx_serves_a_picture_from_any_process_and_the_other_when_one_is_down(proxy):
     client, https, _http, a, b = proxy
     assert {await fetch(client, "GET", https + "/viber/media/sent.png") for _ in range(4)} == {(200, "a"), (200, "b")}
     assert (await fetch(client, "GET", https + "/viber/media/unknown.png"))[0] == 404  # not asked of the other
     assert sum("unknown.png" in s for s in a.seen + b.seen) == 1
-    a.database_down = True
-    assert [await fetch(client, "GET", https + "/viber/media/sent.png") for _ in range(4)] == [(200, "b")] * 4
-    await b.stop()  # and the other is down: a passing error for Viber, never a 404
-    assert (await fetch(client, "GET", https + "/viber/media/sent.png"))[0] == 502
     assert (await fetch(client, "POST", https + "/viber/media/sent.png"))[0] == 403
+    await a.stop()  # refuses connections, as while it restarts
+    assert [await fetch(client, "GET", https + "/viber/media/sent.png") for _ in range(4)] == [(200, "b")] * 4
+
+
+async def test_a_picture_the_database_did_not_give_keeps_no_webhook_from_that_process(proxy):
+    """A 503 goes back to Viber, which fetches again; nginx does not take the process out of rotation for it."""
+    client, https, _http, a, b = proxy
+    a.database_down = b.database_down = True
+    assert {(await fetch(client, "GET", https + "/viber/media/sent.png"))[0] for _ in range(2)} == {503}
+    answers = {await fetch(client, "POST", https + "/telegram/webhook") for _ in range(6)}
+    assert answers == {(200, "a"), (200, "b")}

@@ -16,7 +16,7 @@ from core.ports import Claim, NewReading, Submission
 from core.register import parse_register
 from core.service import ConversationService
 from bot.dialogs.table import CONVERSATION
-from storage.database import migrate
+from storage.database import migrate, read_only
 from storage.models import ReadingRow, ResidentRow
 from storage.readings_export import accepted_readings
 from storage.register_store import import_register
@@ -276,7 +276,7 @@ async def test_pictures_are_kept_byte_for_byte_for_a_week_then_dropped_when_anot
 
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # every byte value, NUL included
     now = [NOW]
-    pictures = SqlPictures(sql_app.uow_factory, sql_app.engine, lambda: now[0])
+    pictures = SqlPictures(sql_app.uow_factory, read_only(sql_app.engine), lambda: now[0])
     olena = ChatRef("viber", "01234567890A=")
     await pictures.put("first.png", png, olena)
     now[0] = NOW + timedelta(days=7)
@@ -291,7 +291,7 @@ async def test_pictures_are_kept_byte_for_byte_for_a_week_then_dropped_when_anot
 async def test_forget_me_deletes_the_pictures_sent_to_the_resident_and_no_one_else_s(sql_app):
     from storage.pictures import SqlPictures
 
-    pictures = SqlPictures(sql_app.uow_factory, sql_app.engine, lambda: NOW)
+    pictures = SqlPictures(sql_app.uow_factory, read_only(sql_app.engine), lambda: NOW)
     talk = Talk(sql_app.service, "viber", "01234567890A=")
     await talk.start()
     await pictures.put("olena.png", b"\x89PNG her payment QR", talk.chat)
@@ -302,3 +302,12 @@ async def test_forget_me_deletes_the_pictures_sent_to_the_resident_and_no_one_el
     await talk.press("btn_forget_yes")
     assert await pictures.get("olena.png") is None
     assert await pictures.get("petro.png") is not None and await pictures.get("console.png") is not None
+
+
+async def test_a_picture_is_served_while_a_writer_holds_the_database(sql_app):
+    """Viber's fetch must not wait behind an import or a long step (nor a step behind it) on SQLite."""
+    olena = ChatRef("viber", "01234567890A=")
+    await sql_app.pictures.put("chart.png", b"\x89PNG chart", olena)
+    async with sql_app.uow_factory() as uow:
+        await uow.session.execute(text("UPDATE accounts SET address = address"))  # holds the write lock
+        assert await asyncio.wait_for(sql_app.pictures.get("chart.png"), 2) == b"\x89PNG chart"

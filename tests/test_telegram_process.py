@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import random
 import socket
 import sys
 from pathlib import Path
@@ -21,9 +22,17 @@ CHAT = 4242
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port for a server a test starts later, free now: below Linux's ephemeral range (32768 and up by
+    default), so no client connection of the other test worker is given it meanwhile, and picked at random,
+    so the two workers hardly ever pick the same one."""
+    while True:
+        port = random.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 class BotProcess:

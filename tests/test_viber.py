@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from core.ports import PictureStore
 from core.events import Chart, ChartLine, ChartPanel, ChatRef, Reply, t
 from core.periods import Period
 from core.service import Outcome
@@ -76,7 +78,9 @@ def api(viber):
     return viber
 
 
-async def start_bot(tmp_path: Path, api: FakeViber, **extra: object) -> ViberBot:
+async def start_bot(tmp_path: Path, api: FakeViber, pictures: Callable[[PictureStore], PictureStore] | None = None,
+                    **extra: object) -> ViberBot:
+    """``pictures`` wraps the bot's picture store (its database) in a test's own."""
     port = free_port()
     api.local_webhook = f"http://127.0.0.1:{port}/viber/webhook"
     values: dict[str, Any] = dict(
@@ -88,6 +92,8 @@ async def start_bot(tmp_path: Path, api: FakeViber, **extra: object) -> ViberBot
     async with app.uow_factory() as uow:
         await import_register(uow.session, parse_register(DEMO.read_bytes(), app.suppliers))
         await uow.commit()
+    if pictures is not None and app.pictures is not None:
+        app.pictures = pictures(app.pictures)
     server = Server(app)
     await server.start(reminders=False)
     bot = ViberBot(server, api)
@@ -290,12 +296,14 @@ async def test_a_picture_is_served_by_every_process_of_the_bot_after_the_sender_
     sender = await start_bot(tmp_path, api)
     other = await start_bot(tmp_path, api)  # a second process on the same database
     try:
-        await send_directly(sender.channel, outcome)
-        [picture] = [c for c in api.sent(OLENA) if c.body["type"] == "picture"]
-        path = "/viber/media/" + picture.body["media"].rsplit("/", 1)[1]
-        async with sender.http.get(sender.url + path) as response:
-            drawn = await response.read()
-        await close_bot(sender)
+        try:
+            await send_directly(sender.channel, outcome)
+            [picture] = [c for c in api.sent(OLENA) if c.body["type"] == "picture"]
+            path = "/viber/media/" + picture.body["media"].rsplit("/", 1)[1]
+            async with sender.http.get(sender.url + path) as response:
+                drawn = await response.read()
+        finally:
+            await close_bot(sender)
         async with other.http.get(other.url + path) as response:
             assert response.status == 200 and await response.read() == drawn
         week_later = await start_bot(tmp_path, api, clock=datetime(2026, 11, 27, 12, 0, 1, tzinfo=KYIV))
@@ -310,6 +318,51 @@ async def test_a_picture_is_served_by_every_process_of_the_bot_after_the_sender_
             await close_bot(week_later)
     finally:
         await close_bot(other)
+
+
+class DatabaseThatMayFail:
+    """The bot's picture store, whose database can stop answering (and answer again)."""
+
+    def __init__(self, real: PictureStore) -> None:
+        self.real, self.down = real, False
+
+    async def put(self, name: str, png: bytes, receiver: ChatRef) -> None:
+        if self.down:
+            raise ConnectionRefusedError("the database does not answer")
+        await self.real.put(name, png, receiver)
+
+    async def get(self, name: str) -> bytes | None:
+        if self.down:
+            raise ConnectionRefusedError("the database does not answer")
+        return await self.real.get(name)
+
+
+async def test_a_picture_the_database_cannot_keep_is_sent_later_and_a_fetch_meanwhile_is_told_to_retry(
+        tmp_path, api):
+    from bot.delivery.results import RetryLater, Sent
+
+    bot = await start_bot(tmp_path, api, pictures=DatabaseThatMayFail)
+    pictures = bot.server.app.pictures
+    assert isinstance(pictures, DatabaseThatMayFail)
+    try:
+        chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"), (ChartPanel(
+            t("chart_axis", unit=t("unit_gcal")), (ChartLine(t("service_heating"), (1.0, 2.0)),)),))
+        outcome = Outcome(ChatRef("viber", OLENA), "uk", (Reply(t("menu"), (), chart),))
+        picture = bot.channel.render(outcome)[0]
+        await send_directly(bot.channel, outcome)
+        [sent] = [c for c in api.sent(OLENA) if c.body["type"] == "picture"]
+        pictures.down = True
+        async with bot.http.get(sent.body["media"].replace("https://bot.example.org", bot.url)) as response:
+            assert response.status == 503  # Viber tries again; a 404 would be final
+        assert isinstance(await bot.channel.send(picture), RetryLater)
+        assert len([c for c in api.sent(OLENA) if c.body["type"] == "picture"]) == 1  # no URL to nothing
+        pictures.down = False
+        assert isinstance(await bot.channel.send(picture), Sent)
+        newest = [c for c in api.sent(OLENA) if c.body["type"] == "picture"][-1]
+        async with bot.http.get(newest.body["media"].replace("https://bot.example.org", bot.url)) as response:
+            assert response.status == 200 and (await response.read()).startswith(b"\x89PNG")
+    finally:
+        await close_bot(bot)
 
 
 async def test_a_payment_qr_is_a_picture_that_reads_back_as_the_link_followed_by_the_link_as_text(bot, api):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,16 @@ CHANNEL = "console"
 WAITING_LIMIT = 1000  # outbox rows of the console channel looked at, for this resident's
 BUTTON_PREFIX = "#"  # "#2" presses the second button on every screen; a bare "2" only where nothing is typed
 PHOTO_COMMANDS = ("/photo", "/фото")
+
+
+def _paths_meant(typed: str) -> list[str]:
+    """The path as typed, else as a shell would read it: pasted in quotes, or with its spaces escaped, as a
+    terminal pastes a file dragged onto it."""
+    try:
+        words = shlex.split(typed)
+    except ValueError:  # an unclosed quote
+        return [typed]
+    return [typed, *words] if len(words) == 1 else [typed]
 
 
 class ConsoleChannel:
@@ -80,13 +91,12 @@ class ConsoleChannel:
     def _event_for(self, text: str) -> Inbound | Text:
         command, _, rest = text.partition(" ")
         if command.casefold() in PHOTO_COMMANDS:
-            path = rest.strip()
-            if len(path) >= 2 and path[0] == path[-1] and path[0] in "\"'":  # pasted with its quotes
-                path = path[1:-1]
-            if not path:
+            typed = rest.strip()
+            if not typed:
                 return t("console_photo_usage")
-            if not Path(path).expanduser().is_file():
-                return t("console_photo_missing", path=path)
+            path = next((p for p in _paths_meant(typed) if Path(p).expanduser().is_file()), None)
+            if path is None:
+                return t("console_photo_missing", path=typed)
             return PhotoReceived(self._chat, path)
         button = self._button_for(text)
         return ButtonPressed(self._chat, button.payload) if button else TextReceived(self._chat, text)

@@ -47,7 +47,8 @@ STEPS["lower_ask"] = Step(STEPS["lower_ask"].enter, text=STEPS["lower_ask"].text
                           buttons={**STEPS["lower_ask"].buttons, "replaced": replacement.meter_replaced})
 STEPS["meter_value"] = Step(STEPS["meter_value"].enter, text=STEPS["meter_value"].text,
                             buttons=STEPS["meter_value"].buttons, photo=meter_photos.meter_photo)
-# "no accounts yet" screens offer to link one
+# "no accounts yet" screens offer to link one; the submit screen also to hand in once, which the other two still
+# take: a chat may hold their older screens, which offered it
 for _name in ("submit_account", "history_account", "money_account"):
     STEPS[_name] = Step(STEPS[_name].enter,
                         buttons={**STEPS[_name].buttons, "link": linking.open_link, "once": linking.open_once})

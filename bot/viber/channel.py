@@ -17,8 +17,8 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
@@ -36,7 +36,6 @@ from bot.dialogs.render import render_all, split_text
 from bot.metrics import Metrics
 from bot.photos.untrusted_url import UntrustedPictures
 from bot.viber.messages import CHANNEL, MAX_TEXT, chat_of, event_of, picture_message, text_message
-from storage.pictures import SqlPictures
 
 if TYPE_CHECKING:
     from bot.delivery.pipeline import Pipeline
@@ -53,6 +52,7 @@ BOT_STATE = {2, 7, 8, 9, 10}
 WEBHOOK_EVENTS = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"]
 MEDIA_NAME = re.compile(r"[A-Za-z0-9_-]{32}\.png")  # secrets.token_urlsafe(24), as _publish names them
 MAX_PAUSE_S = 60.0
+
 
 @dataclass(frozen=True)
 class _Picture:
@@ -85,7 +85,8 @@ class ViberChannel:
         # residents' pictures, from wherever Viber keeps them; loopback too only beside a fake Viber
         self._photos = UntrustedPictures(loopback=settings.viber_media_local)
         # the pictures Viber fetches, in the database: any process of the bot serves any of them
-        self._media = SqlPictures(app.uow_factory, app.engine, app.clock)
+        assert app.pictures is not None
+        self._media = app.pictures
         self._pipeline: Pipeline | None = None
         self.backoff_s = 1.0  # the first pause after "too many requests"; doubles on each repeat
         self._pause_s = self.backoff_s
