@@ -35,7 +35,7 @@ from sqlalchemy.pool import NullPool
 
 from storage.models import AccountRow, LinkRow, ResidentRow
 from tests.fake_telegram import FakeTelegram, message_update
-from tests.test_telegram_process import ROOT, SECRET, free_port, wait_for
+from tests.test_telegram_process import ROOT, SECRET, free_port, healthy, wait_for
 from tests.test_two_processes import CLOCK, DEMO, LEASE_S, accounts_import
 
 CLOSING_DAY = "2026-11-27T10:00:00+02:00"  # heat's "closing" campaign is due
@@ -53,19 +53,12 @@ class Served:
         with self.log.open("ab") as sink:
             self.proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "run_bot.py"), "run",
                                                              env=self.env, stdout=sink, stderr=sink)
-        async with aiohttp.ClientSession() as http:
-            for _ in range(600):
-                try:
-                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                if self.proc.returncode is not None:
-                    raise AssertionError(self.logged())
-                await asyncio.sleep(0.05)
-        await self.kill()
-        raise AssertionError(f"the bot did not become healthy:\n{self.logged()}")
+        try:
+            if await healthy(self.proc, self.port):
+                return
+        except AssertionError as slow:
+            raise AssertionError(f"{slow}:\n{self.logged()}") from None
+        raise AssertionError(self.logged())
 
     def logged(self) -> str:
         return self.log.read_text(errors="replace")

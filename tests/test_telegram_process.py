@@ -35,6 +35,25 @@ def free_port() -> int:
             return port
 
 
+async def healthy(proc: asyncio.subprocess.Process, port: int, seconds: float = 30) -> bool:
+    """Wait for a `run_bot.py run` to answer /healthz with 200: False when it exits first (the caller shows its
+    log); killed, and an AssertionError, when it is not healthy in time."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(int(seconds / 0.05)):
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return True
+            except aiohttp.ClientError:
+                pass
+            if proc.returncode is not None:
+                return False
+            await asyncio.sleep(0.05)
+    proc.kill()
+    await proc.wait()
+    raise AssertionError("the bot did not become healthy")
+
+
 class BotProcess:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.env, self.port = env, port
@@ -44,18 +63,8 @@ class BotProcess:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, str(ROOT / "run_bot.py"), "run", env=self.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                if self.proc.returncode is not None:
-                    raise AssertionError((await self.proc.communicate())[1].decode())
-                await asyncio.sleep(0.1)
-        raise AssertionError("the bot did not become healthy")
+        if not await healthy(self.proc, self.port):
+            raise AssertionError((await self.proc.communicate())[1].decode())
 
     async def post(self, update: dict) -> int:
         async with aiohttp.ClientSession() as http:
