@@ -424,3 +424,54 @@ async def test_a_process_stopped_mid_campaign_sends_the_reminders_in_hand_and_lo
     assert [state for _, state in states if state != "sent"] == []  # none left "sending": none counted lost
     assert sorted(int(chat) for chat, _ in states) == sorted(int(c.params["chat_id"]) for c in api.sent())
     assert code == 0 and "Traceback" not in bot.logged(), bot.logged()
+
+
+async def test_a_photo_one_process_fetches_holds_the_value_the_other_got_and_either_serves_it(
+        postgres, telegram, tmp_path):
+    """A resident sends a meter photo, then types the value before the bot answered: the balancer gives the
+    photo to one process and the value to the other. The value waits for the photo (which takes longer than a
+    claim's lease to download), and the photo, kept in the one folder, is the operator's from either process."""
+    from tests.test_photo_pipeline import photo_update
+    from tests.test_telegram import jpeg
+
+    api = telegram
+    olena = Resident(0, 8_200_000, DEMO_HEAT)
+    await accounts_import(postgres, DEMO)
+    ports = [free_port(), free_port()]
+    env = [environment(postgres, api, port, KOMUNALKA_CLOCK=CLOCK, KOMUNALKA_QUIET_HOURS_START="11:00",
+                       KOMUNALKA_QUIET_HOURS_END="13:00", KOMUNALKA_PHOTO_DIR=str(tmp_path / "photos"),
+                       KOMUNALKA_OCR="false", KOMUNALKA_OPERATOR_TOKEN="operator-token-1") for port in ports]
+    processes = [Served(e, p, tmp_path / f"{name}.log") for e, p, name in zip(env, ports, ("first", "second"))]
+    balancer = LoadBalancer(processes)
+    city = City(api, balancer)
+    try:
+        await asyncio.gather(*(p.start() for p in processes))
+        await city.talk(olena, range(SUBMIT + 1))  # linked, at the first meter's prompt
+        before = len(api.texts(olena.chat))
+        api.download_delay = 1.5 * LEASE_S
+        api.add_file("photo-1", jpeg((1600, 1200)))
+        assert await balancer.post(photo_update(olena.chat, "photo-1", 60_000), 0) == 200
+        assert await balancer.post(message_update(olena.chat, olena.values[0]), 1) == 200
+        await wait_for(lambda: len(api.texts(olena.chat)) >= before + 2, seconds=30)
+        answers = api.texts(olena.chat)[before:]
+        assert "Фото додам до показника" in answers[0] and answers[1].startswith("Лічильник 2 з 3"), answers
+        api.download_delay = 0
+        await city.talk(olena, range(SUBMIT + 2, CONFIRM + 1))
+
+        rows = list(csv.DictReader(io.StringIO(await command(postgres, "readings", "export", "--supplier", "heat",
+                                                             "--period", "2026-11"))))
+        [photographed] = [row for row in rows if row["photo"]]
+        assert Decimal(photographed["reading"]) == Decimal(olena.values[0].replace(",", "."))
+        kept = []
+        async with aiohttp.ClientSession() as http:
+            for process in processes:
+                async with http.get(f"http://127.0.0.1:{process.port}/photos/{photographed['photo']}",
+                                    headers={"Authorization": "Bearer operator-token-1"}) as response:
+                    assert response.status == 200
+                    kept.append(await response.read())
+        assert kept[0] == kept[1] and kept[0].startswith(b"\xff\xd8")  # the same JPEG from both
+    finally:
+        await balancer.close()
+        codes = list(await asyncio.gather(*(p.stop() for p in processes)))
+    assert codes == [0, 0], processes[0].logged() + processes[1].logged()
+    assert Counter(balancer.statuses) == Counter({200: len(balancer.statuses)})
