@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-import math
 import logging
+import math
 from dataclasses import replace
 from typing import Protocol
 
@@ -43,9 +43,9 @@ def as_jpeg(data: bytes) -> bytes:
     """The picture as a JPEG, upright, without metadata; PhotoRefused for anything else.
 
     Opening reads only the header. A JPEG is then decoded at the smallest of 1/1, 1/2, 1/4 or 1/8 of its
-    size that is still as large as what is kept (a 108-megapixel phone photo costs a decode of 7 megapixels), and any
-    picture still over MAX_PIXELS is refused as too large before a pixel is decoded (Pillow itself refuses
-    one over twice Image.MAX_IMAGE_PIXELS while opening)."""
+    size that is still as large as what is kept (a 108-megapixel phone photo costs a decode of 7 megapixels),
+    and any picture still over MAX_PIXELS is refused as too large before a pixel is decoded (Pillow itself
+    refuses one over twice Image.MAX_IMAGE_PIXELS while opening)."""
     try:
         with Image.open(io.BytesIO(data)) as opened:
             if opened.format not in FORMATS:
