@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -98,9 +98,13 @@ class Turn:
             self.data.update(data)
         await self.table[step].enter(self)
 
-    async def refresh(self) -> None:
-        """Show the current step again, keeping its buttons valid."""
+    async def refresh(self, pictures: bool = True) -> None:
+        """Show the current step again, keeping its buttons valid; without its pictures (a chart, a payment QR
+        code) where the resident only needs reminding where they are: the pictures are still just above."""
+        shown = len(self.replies)
         await self.table[self.step].enter(self)
+        if not pictures:
+            self.replies[shown:] = [replace(r, chart=None, qr=None) for r in self.replies[shown:]]
 
 
 Handler = Callable[[Turn, str], Awaitable[None]]
@@ -189,7 +193,7 @@ class Conversation:
         step = self.steps[turn.step]
         if step.text is None:
             turn.say("use_buttons")
-            await turn.refresh()
+            await turn.refresh(pictures=False)
         else:
             await step.text(turn, text)
 

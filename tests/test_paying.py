@@ -177,3 +177,26 @@ def test_a_reminder_mentions_the_day_to_pay_by_for_the_discount(suppliers):
     assert en.endswith("\n💡 Pay the bill by 15.12.2026 and the supplier takes 2% off.")
     uk, _ = _due_reminder(load_suppliers(), date(2026, 11, 27))  # the shipped file gives no discount
     assert "💡" not in uk
+
+
+@pytest.mark.parametrize("strayed", ["hello", "sticker", "stale button"])
+async def test_straying_on_the_pay_screen_reminds_where_the_resident_is_without_drawing_the_qr_code_again(
+        talk, store, heat_account, strayed):
+    from core.events import UnsupportedReceived
+
+    await billed(store, f"heat,{HEAT},2026-11-01,1234.56,balance\n")
+    await link(talk)
+    await open_money(talk)
+    await talk.press("btn_pay", amount=talk.last[0].buttons[0][0].label.params["amount"])
+    pay_buttons = talk.button_keys
+    if strayed == "sticker":
+        await talk.event(UnsupportedReceived(talk.chat, "sticker"))
+    elif strayed == "stale button":
+        await talk.press_payload("0.pay:1")
+    else:
+        await talk.say(strayed)
+    assert talk.keys[-1] == "pay" and talk.button_keys == pay_buttons  # the screen again, its buttons valid
+    assert all(r.qr is None and r.chart is None for r in talk.last)  # the QR code is still just above
+    await talk.say("/language")
+    await talk.press("lang_en")  # a new language: drawn again, in it
+    assert talk.last[-1].qr is not None

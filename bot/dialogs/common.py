@@ -89,7 +89,7 @@ def on_own_account(then: Callable[[Turn, Account], Awaitable[None]]) -> Callable
         account = await own_account(turn, account_id)
         if account is None:
             turn.say("stale_button")
-            await turn.refresh()
+            await turn.refresh(pictures=False)
             return
         await then(turn, account)
 

@@ -62,17 +62,17 @@ async def cancel(turn: Turn, _: str = "") -> None:
 async def stale(turn: Turn, _: str = "") -> None:
     turn.notice = t("stale_notice")  # where the button's message can answer, this alone is enough
     turn.say("stale_button")
-    await turn.refresh()
+    await turn.refresh(pictures=False)
 
 
 async def unsupported(turn: Turn, _: str = "") -> None:
     turn.say("unsupported")
-    await turn.refresh()
+    await turn.refresh(pictures=False)
 
 
 async def photo_elsewhere(turn: Turn, _: str = "") -> None:
     turn.say("photo_elsewhere")
-    await turn.refresh()
+    await turn.refresh(pictures=False)
 
 
 async def open_help(turn: Turn, _: str = "") -> None:
