@@ -268,6 +268,19 @@ async def test_a_sticker_gets_a_polite_answer(bot, api):
     assert api.texts(OLENA)[-1].startswith("Я розумію лише текст і кнопки")
 
 
+async def test_a_notice_without_buttons_leaves_the_resident_the_menu_and_forget_me_too(bot, api):
+    """Viber's keyboard is the last message's: a message without one would leave the resident no buttons."""
+    await welcome(bot)
+    await send_directly(bot.channel, Outcome(ChatRef("viber", OLENA), "uk", (Reply(t("use_buttons")),)))
+    [notice] = api.sent(OLENA)[-1:]
+    assert [b["Text"] for b in notice.body["keyboard"]["Buttons"]] == ["☰ Меню"]
+    assert (await bot.tap(OLENA, "☰ Меню"))[-1].startswith("Головне меню")
+    await bot.tap(OLENA, "❓ Довідка")
+    await bot.tap(OLENA, "🗑 Забути мене")
+    done = await bot.tap(OLENA, "Так, видалити")
+    assert "видалено" in done[-1] and api.sent(OLENA)[-1].body["keyboard"]["Buttons"][0]["Text"] == "☰ Меню"
+
+
 async def test_history_chart_is_a_picture_served_from_the_bot_under_an_unguessable_name(bot, api):
     chart = Chart(t("history_chart_title", account="x"), ("2026-10", "2026-11"),
                   (ChartPanel(t("chart_axis", unit=t("unit_gcal")), (ChartLine(t("service_heating"), (1.0, 2.0)),)),))

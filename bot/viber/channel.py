@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,7 +32,8 @@ from bot.delivery.adapter import Parsed, Recorded
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
 from bot.dialogs.chart_drawer import PendingPicture
 from bot.dialogs.payment_qr import qr_drawn
-from bot.dialogs.render import render_all, split_text
+from bot.dialogs.common import menu_row
+from bot.dialogs.render import RenderedButton, render_all, render_text, split_text
 from bot.metrics import Metrics
 from bot.photos.untrusted_url import UntrustedPictures
 from bot.viber.messages import CHANNEL, MAX_TEXT, chat_of, event_of, picture_message, text_message
@@ -232,7 +233,13 @@ class ViberChannel:
 
     def render(self, outcome: Outcome) -> list[object]:
         messages: list[object] = []
-        for rendered in render_all(outcome.replies, outcome.language, MAX_TEXT):
+        replies = render_all(outcome.replies, outcome.language, MAX_TEXT)
+        if replies and not replies[-1].buttons:
+            # Viber's keyboard is the last message's: a notice without buttons (a household member's change, "your
+            # data is deleted") would leave the resident none at all; the menu works from wherever they are
+            menu = tuple(RenderedButton(render_text(b.label, outcome.language), b.payload) for b in menu_row())
+            replies[-1] = replace(replies[-1], buttons=(menu,))
+        for rendered in replies:
             if rendered.chart is not None:
                 messages.append(PendingPicture(partial(self._charts.draw, rendered.chart),
                                                partial(self._picture, outcome.chat.chat_id, rendered.chart.title)))
