@@ -34,6 +34,17 @@ from storage.database import read_only, schema_revision
 from storage.register_store import import_register_rows
 
 log = logging.getLogger("komunalka")
+
+
+def log_handler() -> logging.Handler:
+    """Log lines to stderr, stamped in UTC and saying so (2026-12-07T05:12:52.123Z): an operator reading them
+    beside the database's UTC times, or another machine's logs, need not guess the zone."""
+    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s",
+                                  datefmt="%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    return handler
 DEMO_REGISTER = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
 DEMO_PAYMENTS = DEMO_REGISTER.with_name("payments.csv")
 DEMO_SUPPLIERS = DEMO_REGISTER.with_name("suppliers.toml")  # the defaults with example payment details
@@ -136,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         at = args.at if args.at.tzinfo else args.at.replace(tzinfo=settings.zone)
         settings = settings.model_copy(update={"clock": at})
     logging.basicConfig(level=logging.WARNING if command == "console" else settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+                        handlers=[log_handler()])
     quiet_libraries()
     try:
         return asyncio.run(_dispatch(command, args, settings))

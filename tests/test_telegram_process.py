@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import random
+import re
+import signal
 import socket
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiohttp
@@ -157,6 +159,9 @@ async def test_sigterm_finishes_the_update_in_hand_and_exits_cleanly(env, api):
     assert code == 0, err
     assert len(api.texts(CHAT)) == 1
     assert "Traceback" not in err
+    stamps = [line.split(" ", 1)[0] for line in err.splitlines() if " INFO " in line]
+    assert stamps and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", s) for s in stamps), err
+    assert abs(datetime.fromisoformat(stamps[-1]) - datetime.now(timezone.utc)) < timedelta(minutes=1)  # UTC
 
 
 async def test_webhook_mode_without_a_secret_refuses_to_start(env):
