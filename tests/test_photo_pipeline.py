@@ -216,12 +216,12 @@ async def viber_at_the_prompt(tmp_path, viber_api, **extra):
     return bot
 
 
-async def send_picture(bot, media: str) -> list[str]:
+async def send_picture(bot, media: str, kind: str = "picture", file_name: str = "meter.jpg") -> list[str]:
     from tests.fake_viber import message_callback
 
     before = len(bot.api.texts(VIBER_USER))
-    callback = message_callback(VIBER_USER, type="picture", media=media, thumbnail=media, size=1000,
-                                file_name="meter.jpg")
+    callback = message_callback(VIBER_USER, type=kind, media=media, thumbnail=media, size=1000,
+                                file_name=file_name)
     assert (await bot.post(callback)).status == 200
     await bot.settle()
     return bot.api.texts(VIBER_USER)[before:]
@@ -249,6 +249,19 @@ async def test_a_viber_picture_is_fetched_from_its_media_url_and_kept_with_the_r
             kept = await uow.photos.known(await kept_names(bot))
             evidence = set((await uow.session.scalars(select(ReadingRow.evidence))).all())
         assert len(kept) == 1 and evidence == kept | {None}
+    finally:
+        await stop_viber(bot)
+
+
+async def test_a_viber_file_is_taken_as_the_photo_when_it_is_a_picture_and_refused_unfetched_when_not(
+        tmp_path, viber):
+    bot = await viber_at_the_prompt(tmp_path, viber, viber_media_local=True)
+    try:
+        bill = await send_picture(bot, viber.add_media("bill.pdf", b"%PDF-1.7", "application/pdf"), "file", "bill.pdf")
+        assert "Це не схоже на фото" in bill[0] and viber.media_requests == []
+        sent = await send_picture(bot, viber.add_media("IMG_0042.JPG", jpeg()), "file", "IMG_0042.JPG")
+        assert "Фото додам до показника" in sent[0] and viber.media_requests == ["IMG_0042.JPG"]
+        assert len(await kept_names(bot)) == 1
     finally:
         await stop_viber(bot)
 

@@ -6,12 +6,21 @@ bot/viber/channel.py).
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 
-from viberbot.api.messages import PictureMessage, TextMessage
+from viberbot.api.messages import FileMessage, PictureMessage, TextMessage
 from viberbot.api.viber_requests import ViberMessageRequest
 
-from core.events import ButtonPressed, ChatRef, Inbound, PhotoReceived, TextReceived, UnsupportedReceived
+from core.events import (
+    ButtonPressed,
+    ChatRef,
+    Inbound,
+    PhotoProblem,
+    PhotoReceived,
+    TextReceived,
+    UnsupportedReceived,
+)
 from bot.dialogs.render import Rendered, RenderedButton
 
 CHANNEL = "viber"
@@ -36,6 +45,11 @@ def event_of(request: ViberMessageRequest) -> Inbound:
         return TextReceived(chat, text)
     if isinstance(message, PictureMessage) and message.media:
         return PhotoReceived(chat, message.media)
+    if isinstance(message, FileMessage) and message.media:
+        # a file is meant as the picture too (a photo sent uncompressed): one whose name is not an image's is
+        # answered as such, unfetched, as Telegram's documents are; the fetch checks the rest
+        mime = mimetypes.guess_type(message.file_name or "")[0] or ""
+        return PhotoReceived(chat, message.media, problem=None if mime.startswith("image/") else PhotoProblem.NOT_IMAGE)
     return UnsupportedReceived(chat, type(message).__name__)
 
 
