@@ -395,6 +395,7 @@ async def test_forget_me_deletes_the_resident_but_keeps_their_readings_unattribu
 async def test_language_switch_to_english_and_back(talk):
     await talk.start()
     await talk.say("/language")
+    assert talk.button_keys == ["lang_uk", "lang_en", "btn_menu"]  # and a way out, as on every screen
     await talk.press("lang_en")
     assert talk.keys == ["language_set", "menu"]
     assert "Main menu" in talk.text()

@@ -126,7 +126,7 @@ async def choose_language(turn: Turn, arg: str = "") -> None:
         return
     turn.say(
         "choose_language",
-        buttons=((global_button("lang_uk", "lang", "uk"), global_button("lang_en", "lang", "en")),),
+        buttons=((global_button("lang_uk", "lang", "uk"), global_button("lang_en", "lang", "en")), menu_row()),
     )
 
 
