@@ -99,8 +99,10 @@ def test_a_reminder_tells_apart_accounts_ending_alike(suppliers):
                            [MissingMeter("HT-2", "heating", "")])]
     rendered = render(reminder(campaign, suppliers["heat"], accounts, date(2026, 11, 20)), "uk")
     assert "12 Khreshchatyk St, кв. 15" in rendered.text and "3 Lesi Ukrainky Blvd, кв. 7" in rendered.text
-    labels = [b.label for row in rendered.buttons for b in row]
+    *accounts_rows, last = rendered.buttons
+    labels = [b.label for row in accounts_rows for b in row]
     assert len(set(labels)) == 2 and all("кв." in label for label in labels)
+    assert [b.label for b in last] == ["☰ Меню"]  # in Viber, a reminder's buttons take the screen's place
 
 
 def test_a_long_street_is_shortened_and_the_city_left_out():
