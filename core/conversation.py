@@ -148,13 +148,15 @@ class Conversation:
         if turn.step not in self.steps:
             if isinstance(event, PhotoReceived) and event.photo:  # a first message that is a photo: not kept
                 turn.discard.append(event.photo)
-            if not (isinstance(event, ButtonPressed) and self._is_global(event.payload)):
+            if turn.resident.is_new or not (isinstance(event, ButtonPressed) and self._is_global(event.payload)):
                 await self.start(turn, "")  # a first message is a start: the greeting and the notice
                 command = self.commands.get(_command_of(event.text)) if isinstance(event, TextReceived) else None
                 if command is not None and command not in (self.start, self.cancel, self.home):
                     await command(turn, "")  # ... and then what was asked, /help or /language
                 return
-            turn.session["step"] = "menu"  # a global button (under a reminder) works without a greeting first
+            # a global button (under a reminder) works without a greeting first, for a resident the bot knows;
+            # one it does not (the menu button under "your data is deleted") is greeted and told the notice
+            turn.session["step"] = "menu"
         match event:
             case Started():
                 await self.start(turn, "")

@@ -395,7 +395,7 @@ async def test_forget_me_deletes_the_resident_but_keeps_their_readings_unattribu
 async def test_language_switch_to_english_and_back(talk):
     await talk.start()
     await talk.say("/language")
-    assert talk.button_keys == ["lang_uk", "lang_en", "btn_menu"]  # and a way out, as on every screen
+    assert talk.button_keys == ["lang_uk", "lang_en", "btn_continue"]  # and a way back without choosing
     await talk.press("lang_en")
     assert talk.keys == ["language_set", "menu"]
     assert "Main menu" in talk.text()
@@ -452,3 +452,17 @@ async def test_handing_in_once_without_an_account_is_offered_where_readings_are_
     assert talk.keys == ["no_accounts"]
     assert ("btn_submit_once" in talk.button_keys) is offers_once
     assert talk.button_keys[0] == "btn_link"
+
+
+async def test_continue_under_the_language_choice_goes_back_to_the_step_with_the_draft_kept(talk, heat_account):
+    await link(talk)
+    await submit_start(talk)
+    await talk.say("1525,5")
+    assert talk.keys == ["meter_prompt"]
+    prompt = talk.text()
+    await talk.say("/language")
+    await talk.press("btn_continue")
+    assert talk.keys == ["meter_prompt"] and talk.text() == prompt  # the second meter, as it was
+    while "btn_unchanged" in talk.button_keys:
+        await talk.press("btn_unchanged")
+    assert talk.keys == ["summary"] and "1525,5" in talk.text()

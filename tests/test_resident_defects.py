@@ -102,7 +102,7 @@ def test_a_reminder_tells_apart_accounts_ending_alike(suppliers):
     *accounts_rows, last = rendered.buttons
     labels = [b.label for row in accounts_rows for b in row]
     assert len(set(labels)) == 2 and all("кв." in label for label in labels)
-    assert [b.label for b in last] == ["☰ Меню"]  # in Viber, a reminder's buttons take the screen's place
+    assert [b.label for b in last] == ["↩ Продовжити"]  # in Viber, a reminder's buttons take the screen's place
 
 
 def test_a_long_street_is_shortened_and_the_city_left_out():

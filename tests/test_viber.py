@@ -40,6 +40,7 @@ from tests.test_telegram_process import free_port
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "register.csv"
 OLENA = "01234567890A="
+PRIVACY = "Що я зберігаю"
 
 
 class ViberBot:
@@ -268,17 +269,32 @@ async def test_a_sticker_gets_a_polite_answer(bot, api):
     assert api.texts(OLENA)[-1].startswith("Я розумію лише текст і кнопки")
 
 
-async def test_a_notice_without_buttons_leaves_the_resident_the_menu_and_forget_me_too(bot, api):
+async def test_a_notice_without_buttons_leaves_a_way_back_to_the_resident_s_screen_with_the_draft_kept(bot, api):
     """Viber's keyboard is the last message's: a message without one would leave the resident no buttons."""
-    await welcome(bot)
+    body = await welcome(bot)
+    await bot.say(OLENA, *[b["ActionBody"] for b in body["keyboard"]["Buttons"] if b["Text"] == "🏠 Мої рахунки"])
+    await bot.tap(OLENA, "➕ Додати рахунок")
+    await bot.tap(OLENA, "Тепло та гаряча вода")
+    await bot.say(OLENA, "100000000000001")
+    await bot.say(OLENA, "1234,56")
+    await bot.tap(OLENA, "📝 Передати показники")
+    assert (await bot.say(OLENA, "1525,5"))[-1].startswith("Лічильник 2 з 3")
+    # a household member's change arrives meanwhile, as a message of its own
     await send_directly(bot.channel, Outcome(ChatRef("viber", OLENA), "uk", (Reply(t("use_buttons")),)))
-    [notice] = api.sent(OLENA)[-1:]
-    assert [b["Text"] for b in notice.body["keyboard"]["Buttons"]] == ["☰ Меню"]
-    assert (await bot.tap(OLENA, "☰ Меню"))[-1].startswith("Головне меню")
-    await bot.tap(OLENA, "❓ Довідка")
+    assert [b["Text"] for b in api.sent(OLENA)[-1].body["keyboard"]["Buttons"]] == ["↩ Продовжити"]
+    assert (await bot.tap(OLENA, "↩ Продовжити"))[-1].startswith("Лічильник 2 з 3")  # where she was
+    await bot.tap(OLENA, "Без змін")
+    assert "1525,5" in (await bot.tap(OLENA, "Без змін"))[-1]  # the first value kept: the summary shows it
+
+
+async def test_after_forget_me_the_way_back_greets_a_stranger_and_tells_the_notice(bot, api):
+    body = await welcome(bot)
+    await bot.say(OLENA, *[b["ActionBody"] for b in body["keyboard"]["Buttons"] if b["Text"] == "❓ Довідка"])
     await bot.tap(OLENA, "🗑 Забути мене")
     done = await bot.tap(OLENA, "Так, видалити")
-    assert "видалено" in done[-1] and api.sent(OLENA)[-1].body["keyboard"]["Buttons"][0]["Text"] == "☰ Меню"
+    assert "видалено" in done[-1]
+    again = "\n".join(await bot.tap(OLENA, "↩ Продовжити"))
+    assert "Вітаю" in again and "Головне меню" in again and PRIVACY in again
 
 
 async def test_history_chart_is_a_picture_served_from_the_bot_under_an_unguessable_name(bot, api):

@@ -62,6 +62,16 @@ def menu_row() -> tuple[Button, ...]:
     return (global_button("btn_menu", "menu"),)
 
 
+def continue_row() -> tuple[Button, ...]:
+    """Back to the screen the resident is on, whatever it is, its draft kept: under a message that is not a
+    screen of its own (a reminder, a notice, the language choice)."""
+    return (global_button("btn_continue", "resume"),)
+
+
+async def resume(turn: Turn, _: str = "") -> None:
+    await turn.refresh(pictures=False)  # a chart or QR code of the screen is still just above
+
+
 async def own_account(turn: Turn, account_id: str) -> Account | None:
     """An account named in a payload, only if the resident has it linked."""
     if not account_id.isdigit():

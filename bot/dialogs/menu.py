@@ -6,7 +6,7 @@ from core.conversation import Step, Turn, global_button
 from core.domain import Account, ReadingStatus
 from core.submission_window import current_window, next_window, window_for_submission
 from core.events import Text, t
-from bot.dialogs.common import account_choice, go_menu, menu_row
+from bot.dialogs.common import account_choice, continue_row, go_menu, menu_row
 
 LANGUAGES = ("uk", "en")
 
@@ -126,7 +126,7 @@ async def choose_language(turn: Turn, arg: str = "") -> None:
         return
     turn.say(
         "choose_language",
-        buttons=((global_button("lang_uk", "lang", "uk"), global_button("lang_en", "lang", "en")), menu_row()),
+        buttons=((global_button("lang_uk", "lang", "uk"), global_button("lang_en", "lang", "en")), continue_row()),
     )
 
 

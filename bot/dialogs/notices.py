@@ -10,7 +10,7 @@ from core.events import Reply, Text, t
 from core.paying import next_discount
 from core.ports import DueAccount
 from core.reminders import Campaign
-from bot.dialogs.common import menu_row, place_of
+from bot.dialogs.common import continue_row, place_of
 
 
 def _meter(service: str, zone: str, serial: str) -> Text:
@@ -30,7 +30,7 @@ def reminder(campaign: Campaign, supplier: SupplierSpec, accounts: list[DueAccou
         (global_button("btn_submit_account", "sub", str(a.account_id), number=mask_account(a.number),
                        place=place_of(a.address, a.apartment)),)
         for a in accounts
-    ) + (menu_row(),)  # Viber shows a message's buttons instead of the screen's: the way to the rest stays
+    ) + (continue_row(),)  # Viber shows a message's buttons instead of the screen's: the way back stays
     discount = next_discount(supplier.payment, today)
     return Reply(
         t(f"reminder_{campaign.kind.value}", supplier=supplier.names, deadline=campaign.deadline,

@@ -15,7 +15,7 @@ from bot.dialogs import (
     replacement,
     submission,
 )
-from bot.dialogs.common import go_menu
+from bot.dialogs.common import go_menu, resume
 
 STEPS: dict[str, Step] = {
     "menu": Step(
@@ -63,6 +63,7 @@ COMMANDS = {
 
 GLOBAL_BUTTONS = {
     "menu": go_menu,
+    "resume": resume,
     "help": menu.open_help,
     "lang": menu.choose_language,
     "sub": submission.submit_for_account,  # under reminders: names an account, checked against the links

@@ -35,6 +35,7 @@ TEXTS: dict[str, Template] = {
     "btn_reminders": "🔔 Reminders",
     "btn_help": "❓ Help",
     "btn_menu": "☰ Menu",
+    "btn_continue": "↩ Continue",
     "btn_back": "← Back",
     "btn_cancel": "✖ Cancel",
     "btn_no": "No",

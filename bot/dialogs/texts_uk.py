@@ -43,6 +43,7 @@ TEXTS: dict[str, Template] = {
     "btn_reminders": "🔔 Нагадування",
     "btn_help": "❓ Довідка",
     "btn_menu": "☰ Меню",
+    "btn_continue": "↩ Продовжити",
     "btn_back": "← Назад",
     "btn_cancel": "✖ Скасувати",
     "btn_no": "Ні",

@@ -32,7 +32,7 @@ from bot.delivery.adapter import Parsed, Recorded
 from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreachable
 from bot.dialogs.chart_drawer import PendingPicture
 from bot.dialogs.payment_qr import qr_drawn
-from bot.dialogs.common import menu_row
+from bot.dialogs.common import continue_row
 from bot.dialogs.render import RenderedButton, render_all, render_text, split_text
 from bot.metrics import Metrics
 from bot.photos.untrusted_url import UntrustedPictures
@@ -236,9 +236,9 @@ class ViberChannel:
         replies = render_all(outcome.replies, outcome.language, MAX_TEXT)
         if replies and not replies[-1].buttons:
             # Viber's keyboard is the last message's: a notice without buttons (a household member's change, "your
-            # data is deleted") would leave the resident none at all; the menu works from wherever they are
-            menu = tuple(RenderedButton(render_text(b.label, outcome.language), b.payload) for b in menu_row())
-            replies[-1] = replace(replies[-1], buttons=(menu,))
+            # data is deleted") would leave the resident none at all; "continue" shows their screen again
+            back = tuple(RenderedButton(render_text(b.label, outcome.language), b.payload) for b in continue_row())
+            replies[-1] = replace(replies[-1], buttons=(back,))
         for rendered in replies:
             if rendered.chart is not None:
                 messages.append(PendingPicture(partial(self._charts.draw, rendered.chart),
