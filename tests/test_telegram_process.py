@@ -147,6 +147,7 @@ async def test_replies_of_a_step_committed_before_a_sigkill_are_sent_after_resta
 
 async def test_sigterm_finishes_the_update_in_hand_and_exits_cleanly(env, api):
     variables, port = env
+    variables["TZ"] = "Europe/Kyiv"  # the machine's zone is not the logs': they say UTC
     bot = BotProcess(variables, port)
     await bot.start()
     api.hold["sendMessage"] = asyncio.Event()

@@ -6,7 +6,7 @@ bot/viber/channel.py).
 
 from __future__ import annotations
 
-import mimetypes
+from pathlib import PurePosixPath
 from typing import Any
 
 from viberbot.api.messages import FileMessage, PictureMessage, TextMessage
@@ -29,6 +29,10 @@ BUTTON_PREFIX = "kb:"  # marks a keyboard tap: typed text never starts like this
 MAX_TEXT = 7000
 MAX_CAPTION = 120
 COLUMNS = 6
+# a file by these names is fetched as the meter's photo (Pillow then decides; a HEIC is refused as not a picture
+# it can open); fixed here rather than guessed from the machine's MIME table, which may not know .webp
+PICTURE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic",
+                    ".heif"}
 
 
 def chat_of(user_id: str) -> ChatRef:
@@ -48,8 +52,9 @@ def event_of(request: ViberMessageRequest) -> Inbound:
     if isinstance(message, FileMessage) and message.media:
         # a file is meant as the picture too (a photo sent uncompressed): one whose name is not an image's is
         # answered as such, unfetched, as Telegram's documents are; the fetch checks the rest
-        mime = mimetypes.guess_type(message.file_name or "")[0] or ""
-        return PhotoReceived(chat, message.media, problem=None if mime.startswith("image/") else PhotoProblem.NOT_IMAGE)
+        name = message.file_name if isinstance(message.file_name, str) else ""
+        picture = PurePosixPath(name.strip()).suffix.casefold() in PICTURE_SUFFIXES
+        return PhotoReceived(chat, message.media, problem=None if picture else PhotoProblem.NOT_IMAGE)
     return UnsupportedReceived(chat, type(message).__name__)
 
 
