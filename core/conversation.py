@@ -118,6 +118,7 @@ class Step:
     text: Handler | None = None
     photo: PhotoHandler | None = None  # the photo is kept, or its problem known, before the step runs
     numbers: bool = True  # a bare number typed here is the step's input (False: text is a receipt reference)
+    resumable: bool = True  # "continue" under a later message shows it again (False: a question to ask afresh)
 
 
 def global_button(label: str, action: str, arg: str | None = None, **params: Any) -> Button:
@@ -155,7 +156,7 @@ class Conversation:
                     await command(turn, "")  # ... and then what was asked, /help or /language
                 return
             # a global button (under a reminder) works without a greeting first, for a resident the bot knows;
-            # one it does not (the menu button under "your data is deleted") is greeted and told the notice
+            # one it does not (the button under "your data is deleted") is greeted and told the notice
             turn.session["step"] = "menu"
         match event:
             case Started():

@@ -466,3 +466,13 @@ async def test_continue_under_the_language_choice_goes_back_to_the_step_with_the
     while "btn_unchanged" in talk.button_keys:
         await talk.press("btn_unchanged")
     assert talk.keys == ["summary"] and "1525,5" in talk.text()
+
+
+async def test_continue_never_puts_the_delete_everything_question_again_it_goes_to_the_menu(talk):
+    await talk.start()
+    await talk.press("btn_help")
+    await talk.press("btn_forget")
+    assert talk.keys == ["forget_confirm"]
+    await talk.say("/language")  # any later message with the button under it
+    await talk.press("btn_continue")
+    assert talk.keys == ["menu"]

@@ -200,3 +200,15 @@ async def test_straying_on_the_pay_screen_reminds_where_the_resident_is_without_
     await talk.say("/language")
     await talk.press("lang_en")  # a new language: drawn again, in it
     assert talk.last[-1].qr is not None
+
+
+async def test_continue_on_the_pay_screen_draws_the_qr_code_again_for_what_is_owed_now(talk, store, heat_account):
+    await billed(store, f"heat,{HEAT},2026-11-01,1234.56,balance\n")
+    await link(talk)
+    await open_money(talk)
+    await talk.press("btn_pay", amount=talk.last[0].buttons[0][0].label.params["amount"])
+    await billed(store, f"heat,{HEAT},2026-11-05,234.56,payment\n")  # paid in part meanwhile
+    await talk.say("/language")
+    await talk.press("btn_continue")
+    [pay] = [r for r in talk.last if r.text.key == "pay"]
+    assert pay.qr is not None and decoded(pay.qr.link)["amount"] == "UAH1000.00"

@@ -69,7 +69,13 @@ def continue_row() -> tuple[Button, ...]:
 
 
 async def resume(turn: Turn, _: str = "") -> None:
-    await turn.refresh(pictures=False)  # a chart or QR code of the screen is still just above
+    """The screen again, its pictures drawn anew (the amount to pay may have changed since); a question to
+    ask afresh ("delete all my data?") is not put again by a button under some later message: the menu."""
+    step = turn.table.get(turn.step)
+    if step is None or not step.resumable:
+        await go_menu(turn)
+        return
+    await turn.refresh()
 
 
 async def own_account(turn: Turn, account_id: str) -> Account | None:

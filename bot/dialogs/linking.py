@@ -218,5 +218,5 @@ LINKING_STEPS = {
     "link_proof": Step(enter_proof, buttons={"apt": use_apartment, "pay": use_payment, "back": back_to_number},
                        text=proof_typed),
     "accounts": Step(enter_accounts, buttons={"link": open_link, "unlink": ask_unlink, "once": open_once}),
-    "unlink_confirm": Step(enter_unlink, buttons={"yes": unlink, "no": keep_link}),
+    "unlink_confirm": Step(enter_unlink, buttons={"yes": unlink, "no": keep_link}, resumable=False),
 }

@@ -155,5 +155,5 @@ async def not_forgotten(turn: Turn, _: str) -> None:
 
 MENU_STEPS = {
     "help": Step(enter_help, buttons={"forget": ask_forget}),
-    "forget_confirm": Step(enter_forget, buttons={"yes": forget, "no": not_forgotten}),
+    "forget_confirm": Step(enter_forget, buttons={"yes": forget, "no": not_forgotten}, resumable=False),
 }
