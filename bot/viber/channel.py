@@ -33,7 +33,7 @@ from bot.delivery.results import SENT, Rejected, RetryLater, SendResult, Unreach
 from bot.dialogs.chart_drawer import PendingPicture
 from bot.dialogs.payment_qr import qr_drawn
 from bot.dialogs.common import continue_row
-from bot.dialogs.render import RenderedButton, render_all, render_text, split_text
+from bot.dialogs.render import render_all, split_text
 from bot.metrics import Metrics
 from bot.photos.untrusted_url import UntrustedPictures
 from bot.viber.messages import CHANNEL, MAX_TEXT, chat_of, event_of, picture_message, text_message
@@ -233,19 +233,18 @@ class ViberChannel:
 
     def render(self, outcome: Outcome) -> list[object]:
         messages: list[object] = []
-        replies = render_all(outcome.replies, outcome.language, MAX_TEXT)
+        replies = outcome.replies
         if replies and not replies[-1].buttons:
             # Viber's keyboard is the last message's: a notice without buttons (a household member's change, "your
             # data is deleted") would leave the resident none at all; "continue" shows their screen again
-            back = tuple(RenderedButton(render_text(b.label, outcome.language), b.payload) for b in continue_row())
-            replies[-1] = replace(replies[-1], buttons=(back,))
-        for rendered in replies:
+            replies = (*replies[:-1], replace(replies[-1], buttons=(continue_row(),)))
+        for rendered in render_all(replies, outcome.language, MAX_TEXT):
             if rendered.chart is not None:
                 messages.append(PendingPicture(partial(self._charts.draw, rendered.chart),
-                                               partial(self._picture, outcome.chat.chat_id, rendered.chart.title)))
+                                               partial(_Picture, outcome.chat.chat_id, rendered.chart.title)))
             if rendered.qr is not None:
                 messages.append(PendingPicture(partial(qr_drawn, rendered.qr.link),
-                                               partial(self._picture, outcome.chat.chat_id, rendered.qr.caption)))
+                                               partial(_Picture, outcome.chat.chat_id, rendered.qr.caption)))
             parts = split_text(rendered.text, MAX_TEXT)
             for i, part in enumerate(parts):
                 messages.append((outcome.chat.chat_id, text_message(rendered, part, i == len(parts) - 1)))
@@ -291,9 +290,6 @@ class ViberChannel:
             return answer if isinstance(answer, dict) else {"status": -1}
 
     # pictures: Viber fetches them by URL, from this server, under names nobody can guess
-
-    def _picture(self, receiver: str, caption: str, png: bytes) -> _Picture:
-        return _Picture(receiver, caption, png)
 
     async def _publish(self, png: bytes, receiver: str) -> str:
         name = f"{secrets.token_urlsafe(24)}.png"
