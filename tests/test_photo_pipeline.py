@@ -29,6 +29,7 @@ from storage.models import ReadingRow
 from tests.fake_telegram import message_update
 from tests.test_telegram import DEMO, OLENA, TelegramBot, jpeg, link_heat, settings_for, start_bot, stop_bot
 from tests.test_telegram_process import wait_for
+from tests.test_viber import close_bot
 
 IVAN = 5550002
 VIBER_USER = "olena-viber-id=="
@@ -211,7 +212,7 @@ async def viber_at_the_prompt(tmp_path, viber_api, **extra):
         await bot.say(VIBER_USER, "1234,56")
         await bot.tap(VIBER_USER, "📝 Передати показники")
     except BaseException:
-        await stop_viber(bot)
+        await close_bot(bot)
         raise
     return bot
 
@@ -225,12 +226,6 @@ async def send_picture(bot, media: str, kind: str = "picture", file_name: str = 
     assert (await bot.post(callback)).status == 200
     await bot.settle()
     return bot.api.texts(VIBER_USER)[before:]
-
-
-async def stop_viber(bot) -> None:
-    await bot.http.close()
-    await bot.server.stop()
-    await bot.server.app.close()
 
 
 async def test_a_viber_picture_is_fetched_from_its_media_url_and_kept_with_the_reading(tmp_path, viber):
@@ -250,7 +245,7 @@ async def test_a_viber_picture_is_fetched_from_its_media_url_and_kept_with_the_r
             evidence = set((await uow.session.scalars(select(ReadingRow.evidence))).all())
         assert len(kept) == 1 and evidence == kept | {None}
     finally:
-        await stop_viber(bot)
+        await close_bot(bot)
 
 
 async def test_a_viber_file_is_taken_as_the_photo_when_it_is_a_picture_and_refused_unfetched_when_not(
@@ -263,7 +258,7 @@ async def test_a_viber_file_is_taken_as_the_photo_when_it_is_a_picture_and_refus
         assert "Фото додам до показника" in sent[0] and viber.media_requests == ["IMG_0042.JPG"]
         assert len(await kept_names(bot)) == 1
     finally:
-        await stop_viber(bot)
+        await close_bot(bot)
 
 
 async def test_a_viber_media_url_on_a_local_address_is_never_fetched(tmp_path, viber):
@@ -275,7 +270,7 @@ async def test_a_viber_media_url_on_a_local_address_is_never_fetched(tmp_path, v
         assert viber.media_requests == []
         assert (await bot.say(VIBER_USER, "1525,5"))[0].startswith("Лічильник 2 з 3")  # the step stayed
     finally:
-        await stop_viber(bot)
+        await close_bot(bot)
 
 
 class FlakyMarking:

@@ -110,9 +110,13 @@ async def start_bot(tmp_path: Path, api: FakeViber, pictures: Callable[[PictureS
 async def bot(tmp_path, api):
     started = await start_bot(tmp_path, api)
     yield started
-    await started.http.close()
-    await started.server.stop()
-    await started.server.app.close()
+    await close_bot(started)
+
+
+async def close_bot(bot: ViberBot) -> None:
+    await bot.http.close()
+    await bot.server.stop()
+    await bot.server.app.close()
 
 
 async def send_directly(channel, outcome) -> None:
@@ -309,12 +313,6 @@ async def test_history_chart_is_a_picture_served_from_the_bot_under_an_unguessab
         assert response.status == 200 and (await response.read()).startswith(b"\x89PNG")
     async with bot.http.get(f"{bot.url}/viber/media/guess.png") as response:
         assert response.status == 404
-
-
-async def close_bot(bot: ViberBot) -> None:
-    await bot.http.close()
-    await bot.server.stop()
-    await bot.server.app.close()
 
 
 async def test_a_picture_is_served_by_every_process_of_the_bot_after_the_sender_stops_and_for_a_week(api, tmp_path):
